@@ -1,0 +1,146 @@
+/**
+ * Text forms of link and network addresses, read straight from a frame's DataView.
+ *
+ * @module
+ */
+
+/** Two lower-case hex digits for every byte value. */
+const HEX_BYTE: readonly string[] = Array.from(
+  { length: 256 },
+  (_, i) => i.toString(16).padStart(2, "0"),
+);
+
+/** Decimal text for every byte value. */
+const DEC_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+
+/** Length of an Ethernet MAC address. */
+export const MAC_LENGTH = 6;
+/** Length of an IPv4 address. */
+export const IPV4_ADDRESS_LENGTH = 4;
+/** Length of an IPv6 address. */
+export const IPV6_ADDRESS_LENGTH = 16;
+
+/**
+ * Two lower-case hex digits for a byte.
+ *
+ * @example Format one byte
+ * ```ts
+ * import { hexByte } from "./address.ts";
+ * console.assert(hexByte(0x0a) === "0a");
+ * ```
+ */
+export function hexByte(value: number): string {
+  return HEX_BYTE[value & 0xff]!;
+}
+
+/**
+ * Bytes `[offset, offset + length)` as contiguous lower-case hex.
+ *
+ * @example Hex of three bytes
+ * ```ts
+ * import { hexBytes } from "./address.ts";
+ * const view = new DataView(new Uint8Array([0xde, 0xad, 0x01]).buffer);
+ * console.assert(hexBytes(view, 0, 3) === "dead01");
+ * ```
+ */
+export function hexBytes(view: DataView, offset: number, length: number): string {
+  let text = "";
+  for (let i = 0; i < length; i++) text += HEX_BYTE[view.getUint8(offset + i)]!;
+  return text;
+}
+
+/**
+ * A 6-byte MAC address as `aa:bb:cc:dd:ee:ff`.
+ *
+ * @example Format a MAC address
+ * ```ts
+ * import { macText } from "./address.ts";
+ * const view = new DataView(new Uint8Array([2, 0, 0, 0, 0x99, 1]).buffer);
+ * console.assert(macText(view, 0) === "02:00:00:00:99:01");
+ * ```
+ */
+export function macText(view: DataView, offset: number): string {
+  return HEX_BYTE[view.getUint8(offset)]! + ":" + HEX_BYTE[view.getUint8(offset + 1)]! + ":" +
+    HEX_BYTE[view.getUint8(offset + 2)]! + ":" + HEX_BYTE[view.getUint8(offset + 3)]! + ":" +
+    HEX_BYTE[view.getUint8(offset + 4)]! + ":" + HEX_BYTE[view.getUint8(offset + 5)]!;
+}
+
+/**
+ * A link-layer address of any length: MAC text when 6 bytes long, colon-separated hex otherwise.
+ *
+ * @example A 4-byte hardware address
+ * ```ts
+ * import { linkAddressText } from "./address.ts";
+ * const view = new DataView(new Uint8Array([1, 2, 3, 4]).buffer);
+ * console.assert(linkAddressText(view, 0, 4) === "01:02:03:04");
+ * ```
+ */
+export function linkAddressText(view: DataView, offset: number, length: number): string {
+  if (length === MAC_LENGTH) return macText(view, offset);
+  let text = "";
+  for (let i = 0; i < length; i++) {
+    if (i > 0) text += ":";
+    text += HEX_BYTE[view.getUint8(offset + i)]!;
+  }
+  return text;
+}
+
+/**
+ * A 4-byte IPv4 address as a dotted quad.
+ *
+ * @example Format an IPv4 address
+ * ```ts
+ * import { ipv4Text } from "./address.ts";
+ * const view = new DataView(new Uint8Array([10, 99, 0, 1]).buffer);
+ * console.assert(ipv4Text(view, 0) === "10.99.0.1");
+ * ```
+ */
+export function ipv4Text(view: DataView, offset: number): string {
+  return DEC_BYTE[view.getUint8(offset)]! + "." + DEC_BYTE[view.getUint8(offset + 1)]! + "." +
+    DEC_BYTE[view.getUint8(offset + 2)]! + "." + DEC_BYTE[view.getUint8(offset + 3)]!;
+}
+
+/**
+ * A 16-byte IPv6 address in RFC 5952 text: lower case, no leading zeros, the longest run of two
+ * or more zero groups (the first of equal runs) as `::`, and IPv4-mapped addresses as
+ * `::ffff:a.b.c.d`.
+ *
+ * @example Compress the longest zero run
+ * ```ts
+ * import { ipv6Text } from "./address.ts";
+ * const bytes = new Uint8Array(16);
+ * bytes[0] = 0xfd; bytes[15] = 1;
+ * console.assert(ipv6Text(new DataView(bytes.buffer), 0) === "fd00::1");
+ * ```
+ */
+export function ipv6Text(view: DataView, offset: number): string {
+  let bestStart = -1;
+  let bestLength = 1;
+  let runStart = -1;
+  for (let i = 0; i < 8; i++) {
+    if (view.getUint16(offset + i * 2) === 0) {
+      if (runStart < 0) runStart = i;
+      const length = i - runStart + 1;
+      if (length > bestLength) {
+        bestStart = runStart;
+        bestLength = length;
+      }
+    } else {
+      runStart = -1;
+    }
+  }
+  if (bestStart === 0 && bestLength === 5 && view.getUint16(offset + 10) === 0xffff) {
+    return "::ffff:" + ipv4Text(view, offset + 12);
+  }
+  let text = "";
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      text += i === 0 ? "::" : ":";
+      i += bestLength - 1;
+      continue;
+    }
+    text += view.getUint16(offset + i * 2).toString(16);
+    if (i < 7) text += ":";
+  }
+  return text;
+}
