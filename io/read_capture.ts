@@ -1,0 +1,107 @@
+/**
+ * Reads a capture file into decoded packet records: the container reader and the layer decoders
+ * put together.
+ *
+ * @module
+ */
+
+import { type CaptureRecord, formatTime } from "../parsers/capture_format.ts";
+import { decodeFrame } from "../parsers/decode.ts";
+import type { CapturedPacket } from "../parsers/types.ts";
+import { readRecordBatches } from "./read_records.ts";
+
+/** Options of {@linkcode readCapture} and {@linkcode readCaptureBatches}. */
+export interface ReadCaptureOptions {
+  /** Called with a warning once input has ended, e.g. when the file is cut off mid-record. */
+  onWarning?: (message: string) => void;
+  /** Stop after this many packets. */
+  count?: number;
+}
+
+/**
+ * Decodes one capture record as frame `number`.
+ *
+ * @example Decode a record by hand
+ * ```ts
+ * import { decodeRecord } from "./read_capture.ts";
+ * const pkt = decodeRecord({
+ *   linkType: 101, seconds: 1700000000, nanos: 5000, digits: 6, length: 1,
+ *   data: new Uint8Array([0x45]),
+ * }, 1);
+ * console.assert(pkt.frame.time === "1700000000.000005" && pkt.truncated);
+ * ```
+ */
+export function decodeRecord(record: CaptureRecord, number: number): CapturedPacket {
+  const data = record.data;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const decoded = decodeFrame(view, 0, data.length, record.length, record.linkType);
+  const packet: CapturedPacket = {
+    frame: {
+      number,
+      time: formatTime(record.seconds, record.nanos, record.digits),
+      length: record.length,
+      captured: data.length,
+      linkType: record.linkType,
+    },
+    layers: decoded.layers,
+    truncated: decoded.truncated,
+    data,
+  };
+  if (record.interface !== undefined) packet.frame.interface = record.interface;
+  if (decoded.error !== undefined) packet.error = decoded.error;
+  return packet;
+}
+
+/**
+ * Reads a pcap or pcapng file (a path, or a stream of its bytes) as batches of decoded packets,
+ * one batch per chunk read. Memory stays flat however large the file. Throws a
+ * `CaptureFormatError` for a file that is not a capture, and an `Error` for one that cannot be
+ * opened.
+ *
+ * @example Count the packets of a capture
+ * ```ts
+ * import { readCaptureBatches } from "./read_capture.ts";
+ * const bytes = new Uint8Array([0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+ *   0, 0, 4, 0, 101, 0, 0, 0]);
+ * let packets = 0;
+ * for await (const batch of readCaptureBatches(ReadableStream.from([bytes]))) {
+ *   packets += batch.length;
+ * }
+ * console.assert(packets === 0);
+ * ```
+ */
+export async function* readCaptureBatches(
+  source: string | URL | ReadableStream<Uint8Array>,
+  options: ReadCaptureOptions = {},
+): AsyncGenerator<CapturedPacket[]> {
+  const count = options.count ?? Infinity;
+  let number = 0;
+  const readOptions = options.onWarning === undefined ? {} : { onWarning: options.onWarning };
+  for await (const records of readRecordBatches(source, readOptions)) {
+    const room = count - number;
+    const take = Math.min(records.length, room);
+    const batch: CapturedPacket[] = new Array(take);
+    for (let i = 0; i < take; i++) batch[i] = decodeRecord(records[i]!, ++number);
+    yield batch;
+    if (number >= count) return;
+  }
+}
+
+/**
+ * Reads a pcap or pcapng file as decoded packets, one at a time, each with its raw bytes in
+ * `data`.
+ *
+ * @example Print the layers of every packet
+ * ```ts ignore
+ * import { readCapture } from "./read_capture.ts";
+ * for await (const pkt of readCapture("tests/testdata/tcp_session.pcap")) {
+ *   console.log(pkt.frame.number, pkt.layers.map((layer) => layer.type).join("/"));
+ * }
+ * ```
+ */
+export async function* readCapture(
+  source: string | URL | ReadableStream<Uint8Array>,
+  options: ReadCaptureOptions = {},
+): AsyncGenerator<CapturedPacket> {
+  for await (const batch of readCaptureBatches(source, options)) yield* batch;
+}
