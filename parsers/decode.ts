@@ -205,7 +205,6 @@ function transport(
       }
       if ("partial" in tcp) return pushPartial(w, tcp);
       w.layers.push(tcp);
-      if (offset + tcp.headerLength > end) cut(w);
       return;
     }
     case IPPROTO_UDP: {
@@ -213,7 +212,6 @@ function transport(
       const udp = decodeUdp(view, offset, end, limit, addressSum, overIpv6);
       if ("partial" in udp) return pushPartial(w, udp);
       w.layers.push(udp);
-      if (offset + udp.length > end) cut(w);
       return;
     }
     case IPPROTO_ICMP: {
@@ -400,4 +398,42 @@ export function decodePacket(
   };
   if (decoded.error !== undefined) record.error = decoded.error;
   return record;
+}
+
+/**
+ * Bytes of link-layer header before the network layer, as `tcpdump -x` skips them: Ethernet and
+ * its VLAN tags, SLL, SLL2, or the loopback family. Partial layers count for what they cover.
+ *
+ * @example Ethernet with one VLAN tag
+ * ```ts
+ * import { linkHeaderLength } from "./decode.ts";
+ * import type { Layer } from "./types.ts";
+ * const layers = [{ type: "ethernet" }, { type: "vlan" }, { type: "ipv4" }] as Layer[];
+ * console.assert(linkHeaderLength(layers) === 18);
+ * ```
+ */
+export function linkHeaderLength(layers: readonly Layer[]): number {
+  let length = 0;
+  for (const layer of layers) {
+    switch (layer.type) {
+      case "ethernet":
+        length += ETHERNET_HEADER_LENGTH;
+        break;
+      case "vlan":
+        length += VLAN_TAG_LENGTH;
+        break;
+      case "sll":
+        length += SLL_HEADER_LENGTH;
+        break;
+      case "sll2":
+        length += SLL2_HEADER_LENGTH;
+        break;
+      case "loopback":
+        length += LOOPBACK_HEADER_LENGTH;
+        break;
+      default:
+        return length;
+    }
+  }
+  return length;
 }
