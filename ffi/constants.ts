@@ -1,0 +1,200 @@
+/**
+ * Linux constants and kernel struct layouts (x86-64 and arm64, LP64) used by the capture code.
+ * Each struct's C layout is written beside its offsets.
+ *
+ * @module
+ */
+
+/** Address family of packet sockets (`<sys/socket.h>`). */
+export const AF_PACKET = 17;
+/** Address family of IPv4. */
+export const AF_INET = 2;
+/** Raw socket type. */
+export const SOCK_RAW = 3;
+/** Datagram socket type: packet sockets without the link-layer header. */
+export const SOCK_DGRAM = 2;
+/** Flag for `socket`'s type: open non-blocking. */
+export const SOCK_NONBLOCK = 0o4000;
+/** Flag for `socket`'s type: close on exec. */
+export const SOCK_CLOEXEC = 0o2000000;
+
+/** Every protocol, as a packet socket's protocol (`<linux/if_ether.h>`). */
+export const ETH_P_ALL = 0x0003;
+
+/** IP protocol numbers for `--l3` raw sockets. */
+export const IPPROTO = { icmp: 1, tcp: 6, udp: 17 } as const;
+
+/** Socket option level of generic options. */
+export const SOL_SOCKET = 1;
+/** Socket option level of packet sockets. */
+export const SOL_PACKET = 263;
+/** Receive buffer size. */
+export const SO_RCVBUF = 8;
+/** Receive buffer size, beyond rmem_max (needs CAP_NET_ADMIN). */
+export const SO_RCVBUFFORCE = 33;
+/** Nanosecond receive timestamps as SCM_TIMESTAMPNS control messages. */
+export const SO_TIMESTAMPNS = 35;
+/** Control message type carrying a struct timespec. */
+export const SCM_TIMESTAMPNS = SO_TIMESTAMPNS;
+/** Attach a classic BPF filter. */
+export const SO_ATTACH_FILTER = 26;
+
+/** Join a packet membership (promiscuous mode). */
+export const PACKET_ADD_MEMBERSHIP = 1;
+/** Packet counters, reset by each read. */
+export const PACKET_STATISTICS = 6;
+/** Membership type: promiscuous mode. */
+export const PACKET_MR_PROMISC = 1;
+/** sll_pkttype of a packet this host sent. */
+export const PACKET_OUTGOING = 4;
+
+/** Flags of `recvmsg`: do not block. */
+export const MSG_DONTWAIT = 0x40;
+/** Flags of `recvmsg`: report the real length of a packet longer than the buffer. */
+export const MSG_TRUNC = 0x20;
+
+/** epoll: readable. */
+export const EPOLLIN = 0x001;
+/** epoll: error. */
+export const EPOLLERR = 0x008;
+/** epoll: edge-triggered. */
+export const EPOLLET = 0x80000000;
+/** epoll_ctl: add. */
+export const EPOLL_CTL_ADD = 1;
+/** epoll_create1: close on exec. */
+export const EPOLL_CLOEXEC = 0o2000000;
+
+/** ioctl: get interface flags. */
+export const SIOCGIFFLAGS = 0x8913;
+/** Interface flag: administratively up. */
+export const IFF_UP = 0x1;
+/** Interface flag: loopback. */
+export const IFF_LOOPBACK = 0x8;
+/** Interface flag: running (carrier). */
+export const IFF_RUNNING = 0x40;
+/** Length of an interface name, with its NUL. */
+export const IFNAMSIZ = 16;
+
+/**
+ * struct sockaddr_ll (20 bytes):
+ * ```c
+ * unsigned short sll_family;   // 0
+ * __be16         sll_protocol; // 2
+ * int            sll_ifindex;  // 4
+ * unsigned short sll_hatype;   // 8
+ * unsigned char  sll_pkttype;  // 10
+ * unsigned char  sll_halen;    // 11
+ * unsigned char  sll_addr[8];  // 12
+ * ```
+ */
+export const SOCKADDR_LL = {
+  size: 20,
+  family: 0,
+  protocol: 2,
+  ifindex: 4,
+  hatype: 8,
+  pkttype: 10,
+  halen: 11,
+  addr: 12,
+} as const;
+
+/**
+ * struct packet_mreq (16 bytes):
+ * ```c
+ * int            mr_ifindex;    // 0
+ * unsigned short mr_type;       // 4
+ * unsigned short mr_alen;       // 6
+ * unsigned char  mr_address[8]; // 8
+ * ```
+ */
+export const PACKET_MREQ = { size: 16, ifindex: 0, type: 4, alen: 6, address: 8 } as const;
+
+/**
+ * struct tpacket_stats (8 bytes):
+ * ```c
+ * unsigned int tp_packets; // 0: packets that passed the filter
+ * unsigned int tp_drops;   // 4: packets dropped for want of room
+ * ```
+ */
+export const TPACKET_STATS = { size: 8, packets: 0, drops: 4 } as const;
+
+/**
+ * struct epoll_event (12 bytes, packed on x86-64; 16 on arm64):
+ * ```c
+ * uint32_t     events; // 0
+ * epoll_data_t data;   // 4 (x86-64) or 8
+ * ```
+ */
+export const EPOLL_EVENT = Deno.build.arch === "x86_64"
+  ? { size: 12, events: 0, data: 4 } as const
+  : { size: 16, events: 0, data: 8 } as const;
+
+/**
+ * struct iovec (16 bytes):
+ * ```c
+ * void  *iov_base; // 0
+ * size_t iov_len;  // 8
+ * ```
+ */
+export const IOVEC = { size: 16, base: 0, len: 8 } as const;
+
+/**
+ * struct msghdr (56 bytes):
+ * ```c
+ * void         *msg_name;       // 0
+ * socklen_t     msg_namelen;    // 8
+ * struct iovec *msg_iov;        // 16
+ * size_t        msg_iovlen;     // 24
+ * void         *msg_control;    // 32
+ * size_t        msg_controllen; // 40
+ * int           msg_flags;      // 48
+ * ```
+ */
+export const MSGHDR = {
+  size: 56,
+  name: 0,
+  namelen: 8,
+  iov: 16,
+  iovlen: 24,
+  control: 32,
+  controllen: 40,
+  flags: 48,
+} as const;
+
+/**
+ * struct cmsghdr (16-byte header, data after):
+ * ```c
+ * size_t cmsg_len;   // 0
+ * int    cmsg_level; // 8
+ * int    cmsg_type;  // 12
+ * unsigned char cmsg_data[]; // 16
+ * ```
+ */
+export const CMSGHDR = { size: 16, len: 0, level: 8, type: 12, data: 16 } as const;
+
+/**
+ * struct timespec (16 bytes): `time_t tv_sec` at 0, `long tv_nsec` at 8.
+ */
+export const TIMESPEC = { size: 16, sec: 0, nsec: 8 } as const;
+
+/**
+ * struct if_nameindex (16 bytes): `unsigned int if_index` at 0, `char *if_name` at 8; the array
+ * ends with an entry whose index is 0.
+ */
+export const IF_NAMEINDEX = { size: 16, index: 0, name: 8 } as const;
+
+/**
+ * struct ifreq (40 bytes): `char ifr_name[16]` at 0, then a union; `short ifr_flags` at 16.
+ */
+export const IFREQ = { size: 40, name: 0, flags: 16 } as const;
+
+/**
+ * struct passwd, the fields read (LP64):
+ * ```c
+ * char *pw_name;   // 0
+ * char *pw_passwd; // 8
+ * uid_t pw_uid;    // 16
+ * gid_t pw_gid;    // 20
+ * ```
+ */
+export const PASSWD = { uid: 16, gid: 20 } as const;
