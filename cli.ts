@@ -1,0 +1,249 @@
+#!/usr/bin/env -S deno run --allow-read --allow-write --allow-env --allow-ffi
+/**
+ * snout's command line: parses flags and wires the library's readers, decoders, writers and
+ * formatters to standard output. Everything reusable lives in the library (`mod.ts`).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import denoConfig from "./deno.json" with { type: "json" };
+import { formatHex } from "./format/hex.ts";
+import { formatJson } from "./format/json.ts";
+import { formatSummary } from "./format/summary.ts";
+import { formatVerbose } from "./format/verbose.ts";
+import { OutputClosedError, OutputWriter } from "./io/output.ts";
+import { PcapWriter } from "./io/pcap_writer.ts";
+import { decodeRecord } from "./io/read_capture.ts";
+import { readRecordBatches } from "./io/read_records.ts";
+import type { CaptureRecord } from "./parsers/capture_format.ts";
+import { linkHeaderLength } from "./parsers/decode.ts";
+import { isSupportedLinkType, linkTypeName } from "./parsers/link_type.ts";
+import type { CapturedPacket } from "./parsers/types.ts";
+
+const HELP = `snout ${denoConfig.version}: a packet sniffer and packet toolkit for Deno
+
+Usage:
+  deno run --allow-read cli.ts -r FILE [options]      read a pcap or pcapng file (- for stdin)
+
+Output (default: one summary line per packet, like tcpdump -n):
+  -v, --verbose        every field of every layer, one layer per line
+  -x, --hex            add a hex and ASCII dump of each packet from the network layer on;
+                       -xx dumps the whole frame, link-layer header included
+      --json           one JSON object per packet (NDJSON); see README.md for the schema
+  -w, --write FILE     write the packets to FILE as pcap; nothing is printed unless
+                       --json, -v or -x is given too
+
+Selection:
+  -r, --read FILE      read packets from FILE
+  -c, --count N        stop after N packets
+
+  -h, --help           show this help
+      --version        show the version
+
+Colour is used on a terminal only, and never when NO_COLOR is set.`;
+
+/** A mistake in how snout was called: printed as one line, exit status 1. */
+class UsageError extends Error {}
+
+interface CliOptions {
+  read?: string;
+  write?: string;
+  count?: number;
+  json: boolean;
+  verbose: boolean;
+  hex: number;
+  help: boolean;
+  version: boolean;
+}
+
+function parseCount(text: string): number {
+  const count = Number(text);
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(count) || count < 1) {
+    throw new UsageError(`Invalid count "${text}": give a whole number above 0`);
+  }
+  return count;
+}
+
+function parseOptions(args: string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        read: { type: "string", short: "r" },
+        write: { type: "string", short: "w" },
+        count: { type: "string", short: "c" },
+        json: { type: "boolean" },
+        verbose: { type: "boolean", short: "v", multiple: true },
+        hex: { type: "boolean", short: "x", multiple: true },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+      },
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`${message.split("\n")[0]!.replace(/\.$/, "")} (see --help)`);
+  }
+  const { values } = parsed;
+  const options: CliOptions = {
+    json: values.json ?? false,
+    verbose: (values.verbose?.length ?? 0) > 0,
+    hex: values.hex?.length ?? 0,
+    help: values.help ?? false,
+    version: values.version ?? false,
+  };
+  if (values.read !== undefined) options.read = values.read;
+  if (values.write !== undefined) options.write = values.write;
+  if (values.count !== undefined) options.count = parseCount(values.count);
+  if (options.json && (options.verbose || options.hex > 0)) {
+    throw new UsageError("--json cannot be combined with -v or -x");
+  }
+  return options;
+}
+
+function envGranted(name: string): boolean {
+  return Deno.permissions.querySync({ name: "env", variable: name }).state === "granted";
+}
+
+function useColor(): boolean {
+  if (!Deno.stdout.isTerminal()) return false;
+  return envGranted("NO_COLOR") && !Deno.env.get("NO_COLOR");
+}
+
+/** Turns a decoded packet into the text the chosen flags ask for; undefined prints nothing. */
+type Printer = ((pkt: CapturedPacket) => string) | undefined;
+
+function makePrinter(options: CliOptions): Printer {
+  const printing = options.json || options.verbose || options.hex > 0 ||
+    options.write === undefined;
+  if (!printing) return undefined;
+  if (options.json) return formatJson;
+  const format = { color: useColor() };
+  const text = options.verbose
+    ? (pkt: CapturedPacket) => formatVerbose(pkt, format)
+    : (pkt: CapturedPacket) => formatSummary(pkt, format);
+  if (options.hex === 0) return text;
+  const wholeFrame = options.hex > 1;
+  return (pkt) => {
+    const skip = wholeFrame ? 0 : Math.min(linkHeaderLength(pkt.layers), pkt.data.length);
+    const dump = formatHex(pkt.data.subarray(skip));
+    return dump === "" ? text(pkt) : text(pkt) + "\n" + dump;
+  };
+}
+
+function source(path: string): string | ReadableStream<Uint8Array> {
+  return path === "-" ? Deno.stdin.readable : path;
+}
+
+function openWriter(path: string, first: CaptureRecord): Promise<PcapWriter> {
+  return PcapWriter.create(path, { linkType: first.linkType, nanosecond: first.digits > 6 });
+}
+
+async function readOffline(options: CliOptions, path: string): Promise<number> {
+  const print = makePrinter(options);
+  const out = new OutputWriter(Deno.stdout);
+  let writer: PcapWriter | undefined;
+  let writerLinkType = 0;
+  let warning: string | undefined;
+  const count = options.count ?? Infinity;
+  let number = 0;
+  try {
+    reading: for await (
+      const records of readRecordBatches(source(path), { onWarning: (m) => warning = m })
+    ) {
+      for (const record of records) {
+        if (number >= count) break reading;
+        number++;
+        if (options.write !== undefined) {
+          if (writer === undefined) {
+            writer = await openWriter(options.write, record);
+            writerLinkType = record.linkType;
+          }
+          if (record.linkType !== writerLinkType) {
+            throw new Error(
+              `Cannot write frame ${number} to ${options.write}: its link type ` +
+                `${linkTypeName(record.linkType)} differs from the file's`,
+            );
+          }
+          const flushing = writer.write(record);
+          if (flushing !== undefined) await flushing;
+        }
+        if (print === undefined) continue;
+        if (!isSupportedLinkType(record.linkType)) {
+          throw new Error(
+            `Cannot decode frame ${number}: link type ${record.linkType} is not supported`,
+          );
+        }
+        out.writeLine(print(decodeRecord(record, number)));
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof OutputClosedError)) throw error;
+  } finally {
+    if (!out.closed) flushQuietly(out);
+    await writer?.close();
+  }
+  if (out.closed) return 0; // the reader went away, as with | head: not an error
+  if (warning !== undefined) {
+    console.error(`snout: ${warning}`);
+    return 1;
+  }
+  return 0;
+}
+
+/** Flushes, treating a reader that went away as the end of output. */
+function flushQuietly(out: OutputWriter): void {
+  try {
+    out.flush();
+  } catch (error) {
+    if (!(error instanceof OutputClosedError)) throw error;
+  }
+}
+
+/**
+ * Runs snout with command-line arguments and returns the exit status.
+ *
+ * @example Print the version
+ * ```ts ignore
+ * import { main } from "./cli.ts";
+ * await main(["--version"]);
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  try {
+    const options = parseOptions(args);
+    if (options.help) {
+      console.log(HELP);
+      return 0;
+    }
+    if (options.version) {
+      console.log(`snout ${denoConfig.version}`);
+      return 0;
+    }
+    if (options.read === undefined) {
+      throw new UsageError("Nothing to read: give -r FILE (see --help)");
+    }
+    return await readOffline(options, options.read);
+  } catch (error) {
+    console.error(`snout: ${describe(error)}`);
+    return 1;
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Deno.errors.NotCapable) {
+    return `${firstLine(error.message)}: run with the permission it names ` +
+      "(e.g. deno run --allow-read cli.ts -r FILE)";
+  }
+  if (error instanceof Error) return firstLine(error.message);
+  return String(error);
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0]!;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,73 @@
+/**
+ * Packet records as NDJSON lines.
+ *
+ * @module
+ */
+
+import type { PacketRecord } from "../parsers/types.ts";
+
+/** The highest character a line may hold unescaped (JSON.stringify escapes those below 0x20). */
+const LAST_ASCII = 0x7e;
+/** Radix and width of a `\uXXXX` escape. */
+const HEX_RADIX = 16;
+const ESCAPE_DIGITS = 4;
+/** Characters checked at once by encoding into a scratch buffer (one byte each when ASCII). */
+const SCRATCH_LENGTH = 64 * 1024;
+const DEL = "\x7f";
+
+const encoder = new TextEncoder();
+const scratch = new Uint8Array(SCRATCH_LENGTH);
+
+/** True when `json` holds only characters up to 0x7e; native code does the scanning. */
+function isAscii(json: string): boolean {
+  const length = json.length;
+  if (length <= SCRATCH_LENGTH) {
+    const { read, written } = encoder.encodeInto(json, scratch);
+    return read === length && written === length && !json.includes(DEL);
+  }
+  for (let i = 0; i < length; i++) if (json.charCodeAt(i) > LAST_ASCII) return false;
+  return true;
+}
+
+/** `json` with every character above 0x7e written as a `\uXXXX` escape. */
+function escapeNonAscii(json: string): string {
+  let out = "";
+  for (let i = 0; i < json.length; i++) {
+    const code = json.charCodeAt(i);
+    out += code <= LAST_ASCII
+      ? json[i]
+      : "\\u" + code.toString(HEX_RADIX).padStart(ESCAPE_DIGITS, "0");
+  }
+  return out;
+}
+
+/**
+ * One NDJSON line (without the newline) for a packet: exactly the keys `frame`, `layers`,
+ * `truncated` and, when set, `error`, in that order. Anything else on the object, such as a
+ * {@linkcode CapturedPacket}'s raw `data`, is left out. The line is pure ASCII: control
+ * characters and everything above 0x7e in strings are `\u` escapes, so no packet byte can
+ * reach a terminal raw.
+ *
+ * @example A packet with raw bytes attached
+ * ```ts
+ * import { formatJson } from "./json.ts";
+ * const line = formatJson({
+ *   frame: { number: 1, time: "1700000000.000001", length: 1, captured: 1, linkType: 1 },
+ *   layers: [],
+ *   truncated: true,
+ *   error: { layer: "ethernet", reason: "header needs 14 bytes, 1 captured", offset: 0 },
+ *   data: new Uint8Array([0x1b]),
+ * } as import("../parsers/types.ts").CapturedPacket);
+ * console.assert(line.startsWith('{"frame":{"number":1,'));
+ * console.assert(!line.includes('"data"'));
+ * ```
+ */
+export function formatJson(pkt: PacketRecord): string {
+  const error = pkt.error;
+  const json = JSON.stringify(
+    error === undefined
+      ? { frame: pkt.frame, layers: pkt.layers, truncated: pkt.truncated }
+      : { frame: pkt.frame, layers: pkt.layers, truncated: pkt.truncated, error },
+  );
+  return isAscii(json) ? json : escapeNonAscii(json);
+}

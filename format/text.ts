@@ -1,0 +1,144 @@
+/**
+ * Small text helpers shared by snout's formatters: terminal-safe text, fixed-width hex and
+ * optional colour.
+ *
+ * @module
+ */
+
+import { styleText } from "node:util";
+
+/** Options the text formatters ({@linkcode formatSummary}, {@linkcode formatVerbose}) take. */
+export interface FormatOptions {
+  /**
+   * Wrap protocol names, addresses and markers in ANSI colour codes. Off unless `true`: the
+   * caller decides (a terminal, and `NO_COLOR` unset).
+   */
+  color?: boolean;
+}
+
+/** The lowest byte value shown as itself. */
+const PRINTABLE_FIRST = 0x20;
+/** The highest byte value shown as itself. */
+const PRINTABLE_LAST = 0x7e;
+/** What any other byte value is shown as. */
+const UNPRINTABLE = ".";
+/** Number of distinct byte values. */
+const BYTE_VALUES = 256;
+/** Radix of hexadecimal text. */
+const HEX_RADIX = 16;
+
+/** Two lower-case hex digits for every byte value. */
+export const HEX_BYTE: readonly string[] = Array.from(
+  { length: BYTE_VALUES },
+  (_, i) => i.toString(HEX_RADIX).padStart(2, "0"),
+);
+
+/** The character a byte value stands for in a dump: itself when printable ASCII, else `.`. */
+export const SAFE_CHAR: readonly string[] = Array.from(
+  { length: BYTE_VALUES },
+  (_, i) => i >= PRINTABLE_FIRST && i <= PRINTABLE_LAST ? String.fromCharCode(i) : UNPRINTABLE,
+);
+
+/**
+ * `text` with every character outside printable ASCII (0x20-0x7e) replaced by `.`, so that no
+ * control sequence can reach a terminal. Returns `text` itself when it is already clean.
+ *
+ * @example Escape a control sequence
+ * ```ts
+ * import { safeText } from "./text.ts";
+ * console.assert(safeText("ok\x1b[2Jbye\u009b") === "ok.[2Jbye.");
+ * console.assert(safeText("10.0.0.1") === "10.0.0.1");
+ * ```
+ */
+export function safeText(text: string): string {
+  const length = text.length;
+  let i = 0;
+  for (; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < PRINTABLE_FIRST || code > PRINTABLE_LAST) break;
+  }
+  if (i === length) return text;
+  let out = text.slice(0, i);
+  for (; i < length; i++) {
+    const code = text.charCodeAt(i);
+    out += code < PRINTABLE_FIRST || code > PRINTABLE_LAST ? UNPRINTABLE : text[i];
+  }
+  return out;
+}
+
+/** Largest value V8 keeps as a small integer, whose decimal text it makes quickly. */
+const SMALL_INTEGER_MAX = 0x3fffffff;
+/** Splits a larger 32-bit value into two small integers: the high part and five low digits. */
+const LOW_PART = 100_000;
+const LOW_DIGITS_4 = 10_000;
+const LOW_DIGITS_3 = 1_000;
+const LOW_DIGITS_2 = 100;
+const LOW_DIGITS_1 = 10;
+
+/**
+ * Decimal text of a number, quicker than `String(value)` for unsigned 32-bit integers above
+ * 2^30 (sequence numbers, timestamps), which V8 would otherwise convert as doubles.
+ *
+ * @example A TCP sequence number
+ * ```ts
+ * import { uint32Text } from "./text.ts";
+ * console.assert(uint32Text(4082233688) === "4082233688");
+ * console.assert(uint32Text(4000000001) === "4000000001");
+ * console.assert(uint32Text(7) === "7");
+ * ```
+ */
+export function uint32Text(value: number): string {
+  if (value <= SMALL_INTEGER_MAX || value >>> 0 !== value) return "" + value;
+  const high = (value / LOW_PART) | 0;
+  const low = value - high * LOW_PART;
+  return "" + high +
+    (low >= LOW_DIGITS_4
+      ? ""
+      : low >= LOW_DIGITS_3
+      ? "0"
+      : low >= LOW_DIGITS_2
+      ? "00"
+      : low >= LOW_DIGITS_1
+      ? "000"
+      : "0000") +
+    low;
+}
+
+/**
+ * `value` as `0x` and at least `digits` lower-case hex digits.
+ *
+ * @example An EtherType and a checksum
+ * ```ts
+ * import { hexNumber } from "./text.ts";
+ * console.assert(hexNumber(0x800, 4) === "0x0800");
+ * console.assert(hexNumber(0xac3, 4) === "0x0ac3");
+ * ```
+ */
+export function hexNumber(value: number, digits: number): string {
+  return "0x" + value.toString(HEX_RADIX).padStart(digits, "0");
+}
+
+/** The styles snout's formatters use, by role. */
+export type Style = "protocol" | "address" | "flags" | "layer" | "problem";
+
+const STYLE_FORMATS: Readonly<Record<Style, Parameters<typeof styleText>[0]>> = {
+  protocol: "green",
+  address: "cyan",
+  flags: "yellow",
+  layer: "bold",
+  problem: "red",
+};
+
+/**
+ * `text` wrapped in the ANSI codes for a role's style, whatever the output stream is (the
+ * caller has already decided that colour is wanted).
+ *
+ * @example Colour an address
+ * ```ts
+ * import { paint } from "./text.ts";
+ * console.assert(paint("address", "10.0.0.1") === "\x1b[36m10.0.0.1\x1b[39m");
+ * ```
+ */
+export function paint(style: Style, text: string): string {
+  return styleText(STYLE_FORMATS[style], text, { validateStream: false });
+}

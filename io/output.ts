@@ -1,0 +1,203 @@
+/**
+ * Buffered text output for a million lines a second: strings are gathered, encoded to UTF-8 in
+ * large batches and written in large chunks, so that syscalls stay rare.
+ *
+ * @module
+ */
+
+/** Where an {@linkcode OutputWriter} writes: `Deno.stdout`, a `Deno.FsFile`, or a test double. */
+export interface SyncWriter {
+  /** Writes some prefix of `p` and returns how many bytes that was. */
+  writeSync(p: Uint8Array): number;
+}
+
+/** Options for {@linkcode OutputWriter}. */
+export interface OutputWriterOptions {
+  /** Bytes gathered before a write to the sink; default 1 MiB, at least 4. */
+  bufferSize?: number;
+}
+
+/** Default size of the byte buffer. */
+const DEFAULT_BUFFER_SIZE = 1024 * 1024;
+/** The longest UTF-8 encoding of one character, so a buffer can always take one. */
+const MIN_BUFFER_SIZE = 4;
+/** Characters gathered before they are encoded: this fraction of the buffer size. */
+const PENDING_FRACTION = 8;
+/** Writes to the sink are made once the buffer is this fraction full. */
+const DRAIN_FRACTION = 2;
+/** A sink that accepts nothing this many times in a row is treated as broken. */
+const MAX_EMPTY_WRITES = 16;
+
+/**
+ * Thrown by {@linkcode OutputWriter} when the reader has gone (EPIPE, as when `snout ... | head`
+ * has printed enough): a quiet end of output, not a failure.
+ */
+export class OutputClosedError extends Error {
+  /** Builds the error; `cause` is the operating system's error. */
+  constructor(options?: ErrorOptions) {
+    super("Cannot write output: the reader has closed the pipe", options);
+    this.name = "OutputClosedError";
+  }
+}
+
+function isBrokenPipe(error: unknown): boolean {
+  if (error instanceof Deno.errors.BrokenPipe) return true;
+  return typeof error === "object" && error !== null && "code" in error &&
+    error.code === "EPIPE";
+}
+
+/**
+ * Gathers text and writes it to a {@linkcode SyncWriter} as UTF-8 in chunks of about half the
+ * buffer size. Nothing reaches the sink before the buffer fills or {@linkcode OutputWriter.flush}
+ * is called. Partial writes are continued; strings larger than the buffer are written in pieces.
+ *
+ * When the reader has closed the pipe, the call that finds out throws
+ * {@linkcode OutputClosedError}, {@linkcode OutputWriter.closed} becomes true, and every later
+ * call does nothing, so that cleanup code can still call `flush()`. Other write errors are
+ * thrown as `Error("Cannot write output: ...")` with the bytes not yet written kept for the next
+ * flush.
+ *
+ * @example Write lines to a sink
+ * ```ts
+ * import { OutputWriter } from "./output.ts";
+ * const chunks: Uint8Array[] = [];
+ * const sink = { writeSync: (p: Uint8Array) => (chunks.push(p.slice()), p.length) };
+ * const out = new OutputWriter(sink);
+ * out.writeLine("first");
+ * out.write("second");
+ * out.write("\n");
+ * console.assert(chunks.length === 0);
+ * out.flush();
+ * console.assert(new TextDecoder().decode(chunks[0]) === "first\nsecond\n");
+ * ```
+ *
+ * @example Stop quietly when the reader goes away
+ * ```ts
+ * import { OutputClosedError, OutputWriter } from "./output.ts";
+ * const sink = {
+ *   writeSync(_p: Uint8Array): number {
+ *     throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+ *   },
+ * };
+ * const out = new OutputWriter(sink);
+ * out.writeLine("lost");
+ * try {
+ *   out.flush();
+ * } catch (error) {
+ *   console.assert(error instanceof OutputClosedError);
+ * }
+ * console.assert(out.closed);
+ * out.flush();
+ * ```
+ */
+export class OutputWriter {
+  readonly #sink: SyncWriter;
+  readonly #buffer: Uint8Array;
+  readonly #encoder = new TextEncoder();
+  readonly #pendingLimit: number;
+  readonly #drainAt: number;
+  /** Bytes of `#buffer` in use. */
+  #used = 0;
+  /** Text not yet encoded. */
+  #pending = "";
+  #closed = false;
+
+  /** Makes a writer for `sink` (usually `Deno.stdout`). */
+  constructor(sink: SyncWriter, options: OutputWriterOptions = {}) {
+    const size = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
+    if (!Number.isInteger(size) || size < MIN_BUFFER_SIZE) {
+      throw new RangeError(
+        `Cannot create output writer: bufferSize must be an integer of at least ${MIN_BUFFER_SIZE}, got ${size}`,
+      );
+    }
+    this.#sink = sink;
+    this.#buffer = new Uint8Array(size);
+    this.#pendingLimit = Math.max(1, Math.floor(size / PENDING_FRACTION));
+    this.#drainAt = Math.max(1, Math.floor(size / DRAIN_FRACTION));
+  }
+
+  /** True once the reader has closed the pipe; from then on writes are dropped. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Adds `text` to the output. Throws {@linkcode OutputClosedError} if the reader has gone. */
+  write(text: string): void {
+    if (this.#closed) return;
+    this.#pending += text;
+    if (this.#pending.length >= this.#pendingLimit) this.#encodePending();
+  }
+
+  /** Adds `text` and a newline to the output. */
+  writeLine(text: string): void {
+    if (this.#closed) return;
+    this.#pending += text + "\n";
+    if (this.#pending.length >= this.#pendingLimit) this.#encodePending();
+  }
+
+  /** Writes everything gathered so far to the sink. */
+  flush(): void {
+    if (this.#closed) return;
+    if (this.#pending !== "") this.#encodePending();
+    if (this.#used > 0) this.#drain();
+  }
+
+  /** Flushes, unless the reader has gone. */
+  [Symbol.dispose](): void {
+    this.flush();
+  }
+
+  /** Encodes the pending text into the buffer, draining the buffer whenever it fills. */
+  #encodePending(): void {
+    let text = this.#pending;
+    this.#pending = "";
+    const buffer = this.#buffer;
+    for (;;) {
+      const room = this.#used === 0 ? buffer : buffer.subarray(this.#used);
+      const { read, written } = this.#encoder.encodeInto(text, room);
+      this.#used += written;
+      if (read === text.length) break;
+      text = text.slice(read);
+      try {
+        this.#drain();
+      } catch (error) {
+        // Keep the text not yet encoded for the next flush, unless the reader has gone.
+        if (!this.#closed) this.#pending = text;
+        throw error;
+      }
+    }
+    if (this.#used >= this.#drainAt) this.#drain();
+  }
+
+  /** Writes the buffer to the sink, continuing partial writes. */
+  #drain(): void {
+    const buffer = this.#buffer;
+    const used = this.#used;
+    let offset = 0;
+    let emptyWrites = 0;
+    try {
+      while (offset < used) {
+        const written = this.#sink.writeSync(buffer.subarray(offset, used));
+        if (written > 0) {
+          offset += written;
+          emptyWrites = 0;
+        } else if (++emptyWrites >= MAX_EMPTY_WRITES) {
+          throw new Error(`the sink accepted no bytes ${MAX_EMPTY_WRITES} times in a row`);
+        }
+      }
+    } catch (error) {
+      if (isBrokenPipe(error)) {
+        this.#closed = true;
+        this.#used = 0;
+        this.#pending = "";
+        throw new OutputClosedError({ cause: error });
+      }
+      // Keep what was not written for the next flush.
+      buffer.copyWithin(0, offset, used);
+      this.#used = used - offset;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`Cannot write output: ${message}`, { cause: error });
+    }
+    this.#used = 0;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * snout: a packet sniffer and packet toolkit for Deno.
+ *
+ * This module re-exports the library: decoders that turn frames into typed records, the pcap and
+ * pcapng reader, the pcap writer, and the formatters the CLI prints with. Importing it opens no
+ * native library, so reading a capture file needs only `--allow-read`.
+ *
+ * @example Decode every packet of a capture file
+ * ```ts ignore
+ * import { readCapture } from "./mod.ts";
+ * for await (const pkt of readCapture("capture.pcap")) {
+ *   console.log(pkt.frame.number, pkt.layers.map((layer) => layer.type).join(" / "));
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export * from "./parsers/types.ts";
+export { decodeFrame, decodePacket, type FrameDecode, linkHeaderLength } from "./parsers/decode.ts";
+export { decodeError, isDecodeError } from "./parsers/decode_error.ts";
+export * from "./parsers/link_type.ts";
+export { decodeEthernet, decodeVlan, isVlanTpid } from "./parsers/ethernet.ts";
+export { decodeArp } from "./parsers/arp.ts";
+export { decodeIpv4, decodeIpv4Options } from "./parsers/ipv4.ts";
+export { decodeIpv6, type Ipv6Walk, newIpv6Walk } from "./parsers/ipv6.ts";
+export { decodeTcp, decodeTcpOptions, TCP_FLAGS } from "./parsers/tcp.ts";
+export { decodeUdp } from "./parsers/udp.ts";
+export { decodeIcmp, decodeIcmpv6, ICMP_TYPES, ICMPV6_TYPES } from "./parsers/icmp.ts";
+export { decodeSll, decodeSll2 } from "./parsers/sll.ts";
+export { decodeLoopback } from "./parsers/loopback.ts";
+export {
+  checksumVerifies,
+  foldChecksum,
+  internetChecksum,
+  ipv4PseudoHeaderSum,
+  ipv6PseudoHeaderSum,
+  onesComplementSum,
+} from "./parsers/checksum.ts";
+export { ipv4Text, ipv6Text, macText } from "./parsers/address.ts";
+export {
+  type CaptureFormat,
+  CaptureFormatError,
+  CaptureParser,
+  type CaptureRecord,
+  formatTime,
+} from "./parsers/capture_format.ts";
+export { pcapFileHeader, pcapRecordHeader } from "./parsers/pcap_write.ts";
+export {
+  decodeRecord,
+  readCapture,
+  readCaptureBatches,
+  type ReadCaptureOptions,
+} from "./io/read_capture.ts";
+export { readRecordBatches, readRecords, type ReadRecordsOptions } from "./io/read_records.ts";
+export {
+  type PcapPacket,
+  type PcapSink,
+  PcapWriter,
+  type PcapWriterOptions,
+  type PcapWriterTarget,
+} from "./io/pcap_writer.ts";
+export { formatSummary } from "./format/summary.ts";
+export { formatVerbose } from "./format/verbose.ts";
+export { formatHex } from "./format/hex.ts";
+export { formatJson } from "./format/json.ts";
+export type { FormatOptions } from "./format/text.ts";

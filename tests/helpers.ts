@@ -1,0 +1,68 @@
+/**
+ * Small helpers shared by the tests.
+ *
+ * @module
+ */
+
+/** The path of a file: URL (what @std/path's fromFileUrl does, for POSIX paths). */
+export function fromFileUrl(url: URL): string {
+  return decodeURIComponent(url.pathname);
+}
+
+/** The project's root folder. */
+export const ROOT: string = fromFileUrl(new URL("../", import.meta.url));
+
+/** The path of a fixture in tests/testdata. */
+export function fixture(name: string): string {
+  return fromFileUrl(new URL(`testdata/${name}`, import.meta.url));
+}
+
+/** Runs a command and collects its exit code and text output. */
+export async function run(
+  command: string,
+  args: string[],
+  options: { stdin?: Uint8Array; env?: Record<string, string>; cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(command, {
+    args,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(options.stdin);
+    await writer.close();
+  }
+  const output = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Runs `deno run -q PERMISSIONS cli.ts ARGS` with this test's own Deno. */
+export function runCli(
+  permissions: string[],
+  args: string[],
+  options: { stdin?: Uint8Array; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(Deno.execPath(), ["run", "-q", ...permissions, `${ROOT}cli.ts`, ...args], options);
+}
+
+/** Whether a program can be found on PATH. */
+export function haveProgram(name: string): boolean {
+  try {
+    return new Deno.Command("sh", {
+      args: ["-c", `command -v ${name}`],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
