@@ -149,7 +149,15 @@ function ipv4(w: Walk, offset: number, end: number, limit: number): void {
     offset + IPV4_OFFSET_SRC,
     offset + IPV4_OFFSET_DST + 4,
   );
-  transport(w, ip.protocol, headerEnd, Math.min(end, ipLimit), ipLimit, addressSum);
+  transport(
+    w,
+    ip.protocol,
+    headerEnd,
+    Math.min(end, ipLimit),
+    ipLimit,
+    addressSum,
+    ip.moreFragments,
+  );
 }
 
 function ipv6(w: Walk, offset: number, end: number, limit: number): void {
@@ -167,7 +175,17 @@ function ipv6(w: Walk, offset: number, end: number, limit: number): void {
   const addressSum =
     onesComplementSum(w.view, offset + IPV6_OFFSET_SRC, offset + IPV6_OFFSET_SRC + 16) +
     onesComplementSum(w.view, walk.finalDstOffset, walk.finalDstOffset + 16);
-  transport(w, walk.upperProtocol, walk.upperOffset, Math.min(end, ipLimit), ipLimit, addressSum);
+  let fragment = false;
+  for (const extension of ip.extensions) fragment ||= extension.type === "fragment";
+  transport(
+    w,
+    walk.upperProtocol,
+    walk.upperOffset,
+    Math.min(end, ipLimit),
+    ipLimit,
+    addressSum,
+    fragment,
+  );
 }
 
 function tooShort(w: Walk, layer: string, offset: number, limit: number, minimum: number): boolean {
@@ -176,7 +194,8 @@ function tooShort(w: Walk, layer: string, offset: number, limit: number, minimum
     w,
     decodeError(
       layer,
-      `the IP length leaves ${Math.max(0, limit - offset)} bytes for a ${minimum}-byte header`,
+      `the IP length leaves ${Math.max(0, limit - offset)} bytes, less than the ${minimum}-byte ` +
+        "header",
       offset,
       minimum,
       Math.max(0, limit - offset),
@@ -192,6 +211,7 @@ function transport(
   end: number,
   limit: number,
   addressSum: number,
+  firstFragment: boolean,
 ): void {
   const view = w.view;
   const overIpv6 = w.layers[w.layers.length - 1]!.type === "ipv6";
@@ -205,6 +225,18 @@ function transport(
       }
       if ("partial" in tcp) return pushPartial(w, tcp);
       w.layers.push(tcp);
+      if (offset + tcp.headerLength > limit && !firstFragment) {
+        fail(
+          w,
+          decodeError(
+            "tcp",
+            `header length ${tcp.headerLength} runs past the ${limit - offset}-byte segment`,
+            offset,
+            tcp.headerLength,
+            limit - offset,
+          ),
+        );
+      }
       return;
     }
     case IPPROTO_UDP: {
@@ -212,6 +244,20 @@ function transport(
       const udp = decodeUdp(view, offset, end, limit, addressSum, overIpv6);
       if ("partial" in udp) return pushPartial(w, udp);
       w.layers.push(udp);
+      if (udp.length < UDP_HEADER_LENGTH) {
+        fail(w, decodeError("udp", `length ${udp.length} is below the 8-byte header`, offset));
+      } else if (offset + udp.length > limit && !firstFragment) {
+        fail(
+          w,
+          decodeError(
+            "udp",
+            `length ${udp.length} runs past the ${limit - offset} bytes the IP length leaves`,
+            offset,
+            udp.length,
+            limit - offset,
+          ),
+        );
+      }
       return;
     }
     case IPPROTO_ICMP: {

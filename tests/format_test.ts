@@ -646,14 +646,14 @@ Deno.test("formatSummary() ends a packet with a decode error with the layer, off
   const transport = packet(54, [ethernet(ETHERTYPE_IPV6), ipv6(58, 0)], {
     error: {
       layer: "icmpv6",
-      reason: "the IP length leaves 0 bytes for a 4-byte header",
+      reason: "the IP length leaves 0 bytes, less than the 4-byte header",
       offset: 54,
     },
   });
   assert.equal(
     formatSummary(transport),
-    "1700000000.123456 IP6 fd00::1 > fd00::2: [error: icmpv6 at 54: the IP length leaves 0 bytes " +
-      "for a 4-byte header]",
+    "1700000000.123456 IP6 fd00::1 > fd00::2: [error: icmpv6 at 54: the IP length leaves 0 bytes, " +
+      "less than the 4-byte header]",
   );
   const nothing = {
     frame: frame(41, { linkType: 101 }),
