@@ -33,6 +33,34 @@ export interface CaptureRecord {
   interface?: number;
 }
 
+/**
+ * The record {@linkcode CaptureParser.advance} last reached, described in place: its bytes are
+ * `bytes[offset, offset + captured)` (and the same range of `view`). One cursor is reused for
+ * every record, so nothing is allocated per record; it is valid until the next call.
+ */
+export interface RecordCursor {
+  /** The buffer holding the record (a chunk given to `push`, or a joined copy). */
+  bytes: Uint8Array;
+  /** A DataView over the whole of `bytes`. */
+  view: DataView;
+  /** Offset of the record's first captured byte in `bytes` and `view`. */
+  offset: number;
+  /** Bytes captured. */
+  captured: number;
+  /** Original length on the wire. */
+  length: number;
+  /** Whole seconds since the epoch. */
+  seconds: number;
+  /** Nanoseconds into the second. */
+  nanos: number;
+  /** Decimal digits of the clock's resolution. */
+  digits: number;
+  /** LINKTYPE_ value. */
+  linkType: number;
+  /** pcapng interface id, or -1 for classic pcap. */
+  interface: number;
+}
+
 /** The container formats {@linkcode CaptureParser} understands. */
 export type CaptureFormat = "pcap" | "pcapng";
 
@@ -297,6 +325,20 @@ export class CaptureParser {
   #tsSeconds = 0;
   #tsNanos = 0;
 
+  /** The reused description of the current record. */
+  readonly cursor: RecordCursor = {
+    bytes: this.#buf,
+    view: this.#view,
+    offset: 0,
+    captured: 0,
+    length: 0,
+    seconds: 0,
+    nanos: 0,
+    digits: 0,
+    linkType: 0,
+    interface: -1,
+  };
+
   /** The container format, known once the first 4 bytes are in (undefined for foreign input). */
   get format(): CaptureFormat | undefined {
     return this.#format;
@@ -339,6 +381,27 @@ export class CaptureParser {
    * @throws {CaptureFormatError} When the input is not a capture file or is corrupt.
    */
   next(): CaptureRecord | null {
+    if (!this.advance()) return null;
+    const c = this.cursor;
+    const record: CaptureRecord = {
+      linkType: c.linkType,
+      seconds: c.seconds,
+      nanos: c.nanos,
+      digits: c.digits,
+      length: c.length,
+      data: c.bytes.subarray(c.offset, c.offset + c.captured),
+    };
+    if (c.interface >= 0) record.interface = c.interface;
+    return record;
+  }
+
+  /**
+   * Moves {@linkcode CaptureParser.cursor} to the next complete record without allocating;
+   * returns false when more bytes are needed. The fast path for readers that decode in place.
+   *
+   * @throws {CaptureFormatError} When the input is not a capture file or is corrupt.
+   */
+  advance(): boolean {
     if (this.#error !== undefined) throw this.#error;
     try {
       switch (this.#state) {
@@ -347,15 +410,40 @@ export class CaptureParser {
         case STATE_PCAPNG:
           return this.#nextPcapng();
         case STATE_PCAP_HEADER:
-          if (!this.#readPcapHeader()) return null;
+          if (!this.#readPcapHeader()) return false;
           return this.#nextPcap();
         default:
-          return null;
+          return false;
       }
     } catch (error) {
       if (error instanceof CaptureFormatError) this.#error = error;
       throw error;
     }
+  }
+
+  /** Points the cursor at a record of the current buffer. */
+  #point(
+    start: number,
+    captured: number,
+    length: number,
+    seconds: number,
+    nanos: number,
+    digits: number,
+    linkType: number,
+    iface: number,
+  ): true {
+    const c = this.cursor;
+    c.bytes = this.#buf;
+    c.view = this.#view;
+    c.offset = start;
+    c.captured = captured;
+    c.length = length;
+    c.seconds = seconds;
+    c.nanos = nanos;
+    c.digits = digits;
+    c.linkType = linkType;
+    c.interface = iface;
+    return true;
   }
 
   /**
@@ -492,10 +580,10 @@ export class CaptureParser {
     return true;
   }
 
-  #nextPcap(): CaptureRecord | null {
+  #nextPcap(): boolean {
     const headerLength = this.#pcapRecordHeaderLength;
     if (this.#buf.length - this.#pos < headerLength) {
-      if (!this.#ensure(headerLength, "record header")) return null;
+      if (!this.#ensure(headerLength, "record header")) return false;
     }
     let view = this.#view;
     let pos = this.#pos;
@@ -509,7 +597,7 @@ export class CaptureParser {
     }
     const total = headerLength + captured;
     if (this.#buf.length - pos < total) {
-      if (!this.#ensure(total, "record")) return null;
+      if (!this.#ensure(total, "record")) return false;
       view = this.#view;
       pos = this.#pos;
     }
@@ -533,28 +621,29 @@ export class CaptureParser {
       }
     }
     const start = pos + headerLength;
-    const record: CaptureRecord = {
-      linkType: this.#pcapLinkType,
+    this.#pos = start + captured;
+    return this.#point(
+      start,
+      captured,
+      view.getUint32(pos + PCAP_RECORD_LEN_OFFSET, le),
       seconds,
       nanos,
       digits,
-      length: view.getUint32(pos + PCAP_RECORD_LEN_OFFSET, le),
-      data: this.#buf.subarray(start, start + captured),
-    };
-    this.#pos = start + captured;
-    return record;
+      this.#pcapLinkType,
+      -1,
+    );
   }
 
-  #nextPcapng(): CaptureRecord | null {
+  #nextPcapng(): boolean {
     for (;;) {
       if (this.#buf.length - this.#pos < PCAPNG_BLOCK_HEADER_LENGTH) {
-        if (!this.#ensure(PCAPNG_BLOCK_HEADER_LENGTH, "block header")) return null;
+        if (!this.#ensure(PCAPNG_BLOCK_HEADER_LENGTH, "block header")) return false;
       }
       const type = this.#view.getUint32(this.#pos, this.#le);
       if (type === PCAPNG_SHB_TYPE) {
         // The byte order magic decides how to read even this block's length.
         if (!this.#ensure(PCAPNG_SHB_MAGIC_OFFSET + MAGIC_LENGTH, "section header block")) {
-          return null;
+          return false;
         }
         const magic = this.#view.getUint32(this.#pos + PCAPNG_SHB_MAGIC_OFFSET, false);
         if (magic === PCAPNG_BYTE_ORDER_MAGIC) this.#le = false;
@@ -578,7 +667,7 @@ export class CaptureParser {
         );
       }
       if (this.#buf.length - this.#pos < length) {
-        if (!this.#ensure(length, blockName(type))) return null;
+        if (!this.#ensure(length, blockName(type))) return false;
       }
       const view = this.#view;
       const pos = this.#pos;
@@ -589,16 +678,16 @@ export class CaptureParser {
             `length ${length} at its start but ${trailer} at its end`,
         );
       }
-      let record: CaptureRecord | null = null;
+      let found = false;
       switch (type) {
         case PCAPNG_EPB_TYPE:
-          record = this.#packetBlock(type, length, false);
+          found = this.#packetBlock(type, length, false);
           break;
         case PCAPNG_SPB_TYPE:
-          record = this.#simplePacketBlock(length);
+          found = this.#simplePacketBlock(length);
           break;
         case PCAPNG_OPB_TYPE:
-          record = this.#packetBlock(type, length, true);
+          found = this.#packetBlock(type, length, true);
           break;
         case PCAPNG_IDB_TYPE:
           this.#interfaceBlock(length);
@@ -608,7 +697,7 @@ export class CaptureParser {
           break;
       }
       this.#pos = pos + length;
-      if (record !== null) return record;
+      if (found) return true;
     }
   }
 
@@ -680,7 +769,7 @@ export class CaptureParser {
     return found;
   }
 
-  #packetBlock(type: number, length: number, obsolete: boolean): CaptureRecord {
+  #packetBlock(type: number, length: number, obsolete: boolean): true {
     const view = this.#view;
     const pos = this.#pos;
     const le = this.#le;
@@ -707,19 +796,19 @@ export class CaptureParser {
       view.getUint32(pos + PCAPNG_EPB_TS_HIGH_OFFSET, le),
       view.getUint32(pos + PCAPNG_EPB_TS_LOW_OFFSET, le),
     );
-    const start = pos + PCAPNG_EPB_DATA_OFFSET;
-    return {
-      linkType: iface.linkType,
-      seconds: this.#tsSeconds,
-      nanos: this.#tsNanos,
-      digits: iface.digits,
-      length: view.getUint32(pos + PCAPNG_EPB_LEN_OFFSET, le),
-      data: this.#buf.subarray(start, start + captured),
-      interface: id,
-    };
+    return this.#point(
+      pos + PCAPNG_EPB_DATA_OFFSET,
+      captured,
+      view.getUint32(pos + PCAPNG_EPB_LEN_OFFSET, le),
+      this.#tsSeconds,
+      this.#tsNanos,
+      iface.digits,
+      iface.linkType,
+      id,
+    );
   }
 
-  #simplePacketBlock(length: number): CaptureRecord {
+  #simplePacketBlock(length: number): true {
     const pos = this.#pos;
     const iface = this.#interface(0, PCAPNG_SPB_TYPE);
     const original = this.#view.getUint32(pos + PCAPNG_SPB_LEN_OFFSET, this.#le);
@@ -728,16 +817,16 @@ export class CaptureParser {
       original,
     );
     if (iface.snapLength > 0 && iface.snapLength < captured) captured = iface.snapLength;
-    const start = pos + PCAPNG_SPB_DATA_OFFSET;
-    return {
-      linkType: iface.linkType,
-      seconds: 0,
-      nanos: 0,
-      digits: iface.digits,
-      length: original,
-      data: this.#buf.subarray(start, start + captured),
-      interface: 0,
-    };
+    return this.#point(
+      pos + PCAPNG_SPB_DATA_OFFSET,
+      captured,
+      original,
+      0,
+      0,
+      iface.digits,
+      iface.linkType,
+      0,
+    );
   }
 
   /** Converts a 64-bit pcapng timestamp to #tsSeconds and #tsNanos, exactly. */
