@@ -14,12 +14,12 @@ import { formatSummary } from "./format/summary.ts";
 import { formatVerbose } from "./format/verbose.ts";
 import { OutputClosedError, OutputWriter } from "./io/output.ts";
 import { PcapWriter } from "./io/pcap_writer.ts";
-import { decodeRecord } from "./io/read_capture.ts";
-import { readRecordBatches } from "./io/read_records.ts";
-import type { CaptureRecord } from "./parsers/capture_format.ts";
+import { decodeCursor } from "./io/read_capture.ts";
+import { feedParser } from "./io/read_records.ts";
+import type { RecordCursor } from "./parsers/capture_format.ts";
 import { linkHeaderLength } from "./parsers/decode.ts";
 import { isSupportedLinkType, linkTypeName } from "./parsers/link_type.ts";
-import type { CapturedPacket } from "./parsers/types.ts";
+import type { PacketRecord } from "./parsers/types.ts";
 
 const HELP = `snout ${denoConfig.version}: a packet sniffer and packet toolkit for Deno
 
@@ -42,6 +42,9 @@ Selection:
       --version        show the version
 
 Colour is used on a terminal only, and never when NO_COLOR is set.`;
+
+/** Fraction digits of a microsecond clock; finer captures are written as nanosecond pcap. */
+const MICROSECOND_DIGITS = 6;
 
 /** A mistake in how snout was called: printed as one line, exit status 1. */
 class UsageError extends Error {}
@@ -113,8 +116,11 @@ function useColor(): boolean {
   return envGranted("NO_COLOR") && !Deno.env.get("NO_COLOR");
 }
 
-/** Turns a decoded packet into the text the chosen flags ask for; undefined prints nothing. */
-type Printer = ((pkt: CapturedPacket) => string) | undefined;
+/**
+ * Turns a decoded packet into the text the chosen flags ask for; undefined prints nothing.
+ * `frame` gives the captured bytes, for hex dumps only: it is called only when they are needed.
+ */
+type Printer = ((pkt: PacketRecord, frame: () => Uint8Array) => string) | undefined;
 
 function makePrinter(options: CliOptions): Printer {
   const printing = options.json || options.verbose || options.hex > 0 ||
@@ -123,23 +129,20 @@ function makePrinter(options: CliOptions): Printer {
   if (options.json) return formatJson;
   const format = { color: useColor() };
   const text = options.verbose
-    ? (pkt: CapturedPacket) => formatVerbose(pkt, format)
-    : (pkt: CapturedPacket) => formatSummary(pkt, format);
+    ? (pkt: PacketRecord) => formatVerbose(pkt, format)
+    : (pkt: PacketRecord) => formatSummary(pkt, format);
   if (options.hex === 0) return text;
   const wholeFrame = options.hex > 1;
-  return (pkt) => {
-    const skip = wholeFrame ? 0 : Math.min(linkHeaderLength(pkt.layers), pkt.data.length);
-    const dump = formatHex(pkt.data.subarray(skip));
+  return (pkt, frame) => {
+    const data = frame();
+    const skip = wholeFrame ? 0 : Math.min(linkHeaderLength(pkt.layers), data.length);
+    const dump = formatHex(data.subarray(skip));
     return dump === "" ? text(pkt) : text(pkt) + "\n" + dump;
   };
 }
 
 function source(path: string): string | ReadableStream<Uint8Array> {
   return path === "-" ? Deno.stdin.readable : path;
-}
-
-function openWriter(path: string, first: CaptureRecord): Promise<PcapWriter> {
-  return PcapWriter.create(path, { linkType: first.linkType, nanosecond: first.digits > 6 });
 }
 
 async function readOffline(options: CliOptions, path: string): Promise<number> {
@@ -150,34 +153,45 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
   let warning: string | undefined;
   const count = options.count ?? Infinity;
   let number = 0;
+  let cursor: RecordCursor | undefined;
+  const frame = () => cursor!.bytes.subarray(cursor!.offset, cursor!.offset + cursor!.captured);
   try {
     reading: for await (
-      const records of readRecordBatches(source(path), { onWarning: (m) => warning = m })
+      const parser of feedParser(source(path), { onWarning: (m) => warning = m })
     ) {
-      for (const record of records) {
+      cursor = parser.cursor;
+      while (parser.advance()) {
         if (number >= count) break reading;
         number++;
         if (options.write !== undefined) {
           if (writer === undefined) {
-            writer = await openWriter(options.write, record);
-            writerLinkType = record.linkType;
+            writer = await PcapWriter.create(options.write, {
+              linkType: cursor.linkType,
+              nanosecond: cursor.digits > MICROSECOND_DIGITS,
+            });
+            writerLinkType = cursor.linkType;
           }
-          if (record.linkType !== writerLinkType) {
+          if (cursor.linkType !== writerLinkType) {
             throw new Error(
               `Cannot write frame ${number} to ${options.write}: its link type ` +
-                `${linkTypeName(record.linkType)} differs from the file's`,
+                `${linkTypeName(cursor.linkType)} differs from the file's`,
             );
           }
-          const flushing = writer.write(record);
+          const flushing = writer.write({
+            seconds: cursor.seconds,
+            nanos: cursor.nanos,
+            length: cursor.length,
+            data: frame(),
+          });
           if (flushing !== undefined) await flushing;
         }
         if (print === undefined) continue;
-        if (!isSupportedLinkType(record.linkType)) {
+        if (!isSupportedLinkType(cursor.linkType)) {
           throw new Error(
-            `Cannot decode frame ${number}: link type ${record.linkType} is not supported`,
+            `Cannot decode frame ${number}: link type ${cursor.linkType} is not supported`,
           );
         }
-        out.writeLine(print(decodeRecord(record, number)));
+        out.writeLine(print(decodeCursor(cursor, number), frame));
       }
     }
   } catch (error) {

@@ -7,6 +7,12 @@
  * headers other than a fragment header are not shown; 802.1Q/802.1ad tags are hidden, as tcpdump
  * hides them without `-e`; ICMP types tcpdump has no name for read `type N code M`.
  *
+ * Terminal safety: addresses and times are printed as the decoders made them. The decoders build
+ * every string from numbers (decimal, hex, MAC and IP text), never from packet bytes, so no
+ * packet byte reaches the terminal through a summary (the fuzz tests check that every string a
+ * decoder returns is printable ASCII). Free-form text (error reasons, unknown layer names) still
+ * goes through `safeText`. Records from elsewhere should be checked before they are printed.
+ *
  * @module
  */
 
@@ -233,7 +239,7 @@ function style(color: boolean, role: Style, text: string): string {
 
 /** `address.port`, or the bare address when the port is unknown. */
 function endpoint(address: string, port: number | undefined): string {
-  return port === undefined ? safeText(address) : safeText(address) + "." + port;
+  return port === undefined ? address : address + "." + port;
 }
 
 /** Bytes of link-layer header in front of layer `index`. */
@@ -324,7 +330,7 @@ function icmpText(layers: readonly Layer[], index: number, icmp: IcmpFields): st
   const code = icmp.code;
   const quoted = layers[index + 1];
   const quotedIp = quoted !== undefined && quoted.type === "ipv4" ? quoted : undefined;
-  const quotedDst = quotedIp?.dst === undefined ? undefined : safeText(quotedIp.dst);
+  const quotedDst = quotedIp?.dst === undefined ? undefined : quotedIp.dst;
   switch (type) {
     case ICMP_ECHO:
     case ICMP_ECHO_REPLY:
@@ -375,17 +381,17 @@ function icmpv6Text(layers: readonly Layer[], index: number, icmp: IcmpFields): 
   if (name === undefined) return "type " + type + " code " + code;
   const quoted = layers[index + 1];
   const quotedIp = quoted !== undefined && quoted.type === "ipv6" ? quoted : undefined;
-  const quotedDst = quotedIp?.dst === undefined ? undefined : safeText(quotedIp.dst);
+  const quotedDst = quotedIp?.dst === undefined ? undefined : quotedIp.dst;
   switch (type) {
     case ICMP6_ECHO:
     case ICMP6_ECHO_REPLY:
       return name + echoFields(icmp);
     case ICMP6_NEIGHBOR_SOLICIT:
-      return icmp.target === undefined ? name : name + ", who has " + safeText(icmp.target);
+      return icmp.target === undefined ? name : name + ", who has " + icmp.target;
     case ICMP6_NEIGHBOR_ADVERT:
-      return icmp.target === undefined ? name : name + ", tgt is " + safeText(icmp.target);
+      return icmp.target === undefined ? name : name + ", tgt is " + icmp.target;
     case ICMP6_REDIRECT:
-      return icmp.target === undefined ? name : name + ", " + safeText(icmp.target);
+      return icmp.target === undefined ? name : name + ", " + icmp.target;
     case ICMP6_UNREACHABLE: {
       const codeName = ICMP6_UNREACH_NAMES.get(code);
       if (codeName === undefined) return name + ", unknown unreach code (" + code + ")";
@@ -396,7 +402,7 @@ function icmpv6Text(layers: readonly Layer[], index: number, icmp: IcmpFields): 
       }
       if (code === ICMP6_UNREACH_BEYOND_SCOPE && quotedIp!.src !== undefined) {
         return name + ", " + codeName + " " + quotedDst + ", source address " +
-          safeText(quotedIp!.src);
+          quotedIp!.src;
       }
       return name + ", " + codeName + " " + quotedDst;
     }
@@ -518,10 +524,10 @@ function arpSummary(pkt: PacketRecord, index: number, color: boolean): string {
   const arp = pkt.layers[index]!;
   const word = style(color, "protocol", "ARP");
   if (arp.type !== "arp" || "partial" in arp) return word;
-  const sha = style(color, "address", safeText(arp.senderMac));
-  const spa = style(color, "address", safeText(arp.senderIp));
-  const tha = style(color, "address", safeText(arp.targetMac));
-  const tpa = style(color, "address", safeText(arp.targetIp));
+  const sha = style(color, "address", arp.senderMac);
+  const spa = style(color, "address", arp.senderIp);
+  const tha = style(color, "address", arp.targetMac);
+  const tpa = style(color, "address", arp.targetIp);
   let text: string;
   switch (arp.opcode) {
     case ARP_REQUEST:
@@ -599,8 +605,8 @@ function linkSummary(pkt: PacketRecord, color: boolean): string {
   const macs = ethernet.type !== "ethernet" || ethernet.src === undefined ||
       ethernet.dst === undefined
     ? ""
-    : style(color, "address", safeText(ethernet.src)) + " > " +
-      style(color, "address", safeText(ethernet.dst)) + ", ";
+    : style(color, "address", ethernet.src) + " > " +
+      style(color, "address", ethernet.dst) + ", ";
   if (last.type === "ethernet" && protocol <= MAX_8023_LENGTH) {
     return macs + "802.3, length " + length;
   }
@@ -664,7 +670,7 @@ export function formatSummary(pkt: PacketRecord, options?: FormatOptions): strin
         body = safeText(layers[index]!.type);
     }
   }
-  let line = safeText(pkt.frame.time);
+  let line = pkt.frame.time;
   if (body !== "") line += " " + body;
   const last = layers[layers.length - 1];
   if (pkt.truncated && last !== undefined) {

@@ -21,8 +21,11 @@ export interface OutputWriterOptions {
 const DEFAULT_BUFFER_SIZE = 1024 * 1024;
 /** The longest UTF-8 encoding of one character, so a buffer can always take one. */
 const MIN_BUFFER_SIZE = 4;
-/** Characters gathered before they are encoded: this fraction of the buffer size. */
-const PENDING_FRACTION = 8;
+/**
+ * Characters gathered before they are encoded: this fraction of the buffer size. Kept small so
+ * the gathered strings are encoded while still young: long-lived ones cost the garbage collector.
+ */
+const PENDING_FRACTION = 64;
 /** Writes to the sink are made once the buffer is this fraction full. */
 const DRAIN_FRACTION = 2;
 /** A sink that accepts nothing this many times in a row is treated as broken. */

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { type CaptureRecord, formatTime } from "../parsers/capture_format.ts";
+import { type CaptureRecord, formatTime, type RecordCursor } from "../parsers/capture_format.ts";
 import { decodeFrame } from "../parsers/decode.ts";
-import type { CapturedPacket } from "../parsers/types.ts";
-import { readRecordBatches } from "./read_records.ts";
+import type { CapturedPacket, PacketRecord } from "../parsers/types.ts";
+import { feedParser } from "./read_records.ts";
 
 /** Options of {@linkcode readCapture} and {@linkcode readCaptureBatches}. */
 export interface ReadCaptureOptions {
@@ -53,6 +53,47 @@ export function decodeRecord(record: CaptureRecord, number: number): CapturedPac
 }
 
 /**
+ * Decodes the record a parser's cursor points at as frame `number`, in place: no copy of its
+ * bytes and no DataView of its own. The record carries no `data`.
+ *
+ * @example Decode every record of a parser
+ * ```ts
+ * import { decodeCursor } from "./read_capture.ts";
+ * import { CaptureParser } from "../parsers/capture_format.ts";
+ * import { pcapFileHeader, pcapRecordHeader } from "../parsers/pcap_write.ts";
+ * const parser = new CaptureParser();
+ * parser.push(pcapFileHeader(101, 65535, false));
+ * parser.push(pcapRecordHeader(1700000000, 0, 1, 1));
+ * parser.push(new Uint8Array([0x45]));
+ * let number = 0;
+ * while (parser.advance()) console.assert(decodeCursor(parser.cursor, ++number).truncated);
+ * ```
+ */
+export function decodeCursor(cursor: RecordCursor, number: number): PacketRecord {
+  const decoded = decodeFrame(
+    cursor.view,
+    cursor.offset,
+    cursor.captured,
+    cursor.length,
+    cursor.linkType,
+  );
+  const packet: PacketRecord = {
+    frame: {
+      number,
+      time: formatTime(cursor.seconds, cursor.nanos, cursor.digits),
+      length: cursor.length,
+      captured: cursor.captured,
+      linkType: cursor.linkType,
+    },
+    layers: decoded.layers,
+    truncated: decoded.truncated,
+  };
+  if (cursor.interface >= 0) packet.frame.interface = cursor.interface;
+  if (decoded.error !== undefined) packet.error = decoded.error;
+  return packet;
+}
+
+/**
  * Reads a pcap or pcapng file (a path, or a stream of its bytes) as batches of decoded packets,
  * one batch per chunk read. Memory stays flat however large the file. Throws a
  * `CaptureFormatError` for a file that is not a capture, and an `Error` for one that cannot be
@@ -77,12 +118,21 @@ export async function* readCaptureBatches(
   const count = options.count ?? Infinity;
   let number = 0;
   const readOptions = options.onWarning === undefined ? {} : { onWarning: options.onWarning };
-  for await (const records of readRecordBatches(source, readOptions)) {
-    const room = count - number;
-    const take = Math.min(records.length, room);
-    const batch: CapturedPacket[] = new Array(take);
-    for (let i = 0; i < take; i++) batch[i] = decodeRecord(records[i]!, ++number);
-    yield batch;
+  for await (const parser of feedParser(source, readOptions)) {
+    const cursor = parser.cursor;
+    const batch: CapturedPacket[] = [];
+    let failure: unknown;
+    try {
+      while (number < count && parser.advance()) {
+        const packet = decodeCursor(cursor, ++number) as CapturedPacket;
+        packet.data = cursor.bytes.subarray(cursor.offset, cursor.offset + cursor.captured);
+        batch.push(packet);
+      }
+    } catch (error) {
+      failure = error; // the records before a corrupt one still go out first
+    }
+    if (batch.length > 0) yield batch;
+    if (failure !== undefined) throw failure;
     if (number >= count) return;
   }
 }

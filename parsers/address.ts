@@ -13,6 +13,25 @@ const HEX_BYTE: readonly string[] = Array.from(
 /** Decimal text for every byte value. */
 const DEC_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
 
+/**
+ * Direct-mapped caches of address text: a capture sees the same few thousand addresses again and
+ * again, and one shared string per address spares both the formatting and the garbage. A slot
+ * holds the last address that hashed to it.
+ */
+const CACHE_SLOTS = 4096;
+const CACHE_MASK = CACHE_SLOTS - 1;
+const ipv4Keys = new Int32Array(CACHE_SLOTS).fill(-1);
+const ipv4Values: (string | undefined)[] = new Array(CACHE_SLOTS).fill(undefined);
+const ipv6Keys = new Int32Array(CACHE_SLOTS * 4);
+const ipv6Values: (string | undefined)[] = new Array(CACHE_SLOTS).fill(undefined);
+const macKeys = new Int32Array(CACHE_SLOTS * 2);
+const macValues: (string | undefined)[] = new Array(CACHE_SLOTS).fill(undefined);
+
+function slotOf(hash: number): number {
+  const mixed = Math.imul(hash, 0x9e3779b1);
+  return (mixed >>> 20) & CACHE_MASK;
+}
+
 /** Length of an Ethernet MAC address. */
 export const MAC_LENGTH = 6;
 /** Length of an IPv4 address. */
@@ -60,6 +79,21 @@ export function hexBytes(view: DataView, offset: number, length: number): string
  * ```
  */
 export function macText(view: DataView, offset: number): string {
+  const high = view.getUint16(offset);
+  const low = view.getInt32(offset + 2);
+  const slot = slotOf(low ^ high);
+  const cached = macValues[slot];
+  if (cached !== undefined && macKeys[slot * 2] === high && macKeys[slot * 2 + 1] === low) {
+    return cached;
+  }
+  const text = formatMac(view, offset);
+  macKeys[slot * 2] = high;
+  macKeys[slot * 2 + 1] = low;
+  macValues[slot] = text;
+  return text;
+}
+
+function formatMac(view: DataView, offset: number): string {
   return HEX_BYTE[view.getUint8(offset)]! + ":" + HEX_BYTE[view.getUint8(offset + 1)]! + ":" +
     HEX_BYTE[view.getUint8(offset + 2)]! + ":" + HEX_BYTE[view.getUint8(offset + 3)]! + ":" +
     HEX_BYTE[view.getUint8(offset + 4)]! + ":" + HEX_BYTE[view.getUint8(offset + 5)]!;
@@ -96,6 +130,17 @@ export function linkAddressText(view: DataView, offset: number, length: number):
  * ```
  */
 export function ipv4Text(view: DataView, offset: number): string {
+  const key = view.getInt32(offset);
+  const slot = slotOf(key);
+  const cached = ipv4Values[slot];
+  if (cached !== undefined && ipv4Keys[slot] === key) return cached;
+  const text = formatIpv4(view, offset);
+  ipv4Keys[slot] = key;
+  ipv4Values[slot] = text;
+  return text;
+}
+
+function formatIpv4(view: DataView, offset: number): string {
   return DEC_BYTE[view.getUint8(offset)]! + "." + DEC_BYTE[view.getUint8(offset + 1)]! + "." +
     DEC_BYTE[view.getUint8(offset + 2)]! + "." + DEC_BYTE[view.getUint8(offset + 3)]!;
 }
@@ -114,6 +159,29 @@ export function ipv4Text(view: DataView, offset: number): string {
  * ```
  */
 export function ipv6Text(view: DataView, offset: number): string {
+  const a = view.getInt32(offset);
+  const b = view.getInt32(offset + 4);
+  const c = view.getInt32(offset + 8);
+  const d = view.getInt32(offset + 12);
+  const slot = slotOf(a ^ b ^ c ^ d);
+  const at = slot * 4;
+  const cached = ipv6Values[slot];
+  if (
+    cached !== undefined && ipv6Keys[at] === a && ipv6Keys[at + 1] === b &&
+    ipv6Keys[at + 2] === c && ipv6Keys[at + 3] === d
+  ) {
+    return cached;
+  }
+  const text = formatIpv6(view, offset);
+  ipv6Keys[at] = a;
+  ipv6Keys[at + 1] = b;
+  ipv6Keys[at + 2] = c;
+  ipv6Keys[at + 3] = d;
+  ipv6Values[slot] = text;
+  return text;
+}
+
+function formatIpv6(view: DataView, offset: number): string {
   let bestStart = -1;
   let bestLength = 1;
   let runStart = -1;
@@ -130,7 +198,7 @@ export function ipv6Text(view: DataView, offset: number): string {
     }
   }
   if (bestStart === 0 && bestLength === 5 && view.getUint16(offset + 10) === 0xffff) {
-    return "::ffff:" + ipv4Text(view, offset + 12);
+    return "::ffff:" + formatIpv4(view, offset + 12);
   }
   let text = "";
   for (let i = 0; i < 8; i++) {

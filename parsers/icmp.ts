@@ -158,7 +158,7 @@ function ndOptions(view: DataView, start: number, end: number): { type: number; 
  * import { decodeIcmpv6 } from "./icmp.ts";
  * const view = new DataView(new Uint8Array([129, 0, 0, 0, 0, 7, 0, 2]).buffer);
  * const icmp = decodeIcmpv6(view, 0, 8, 8, 0);
- * console.assert("id" in icmp && icmp.id === 7 && icmp.checksumValid === false);
+ * console.assert(!("partial" in icmp) && icmp.id === 7 && icmp.checksumValid === false);
  * ```
  */
 export function decodeIcmpv6(

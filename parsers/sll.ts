@@ -42,7 +42,7 @@ const SLL2_FIELDS: readonly FieldSpec[] = [
  * const bytes = new Uint8Array(16);
  * bytes[1] = 4; bytes[5] = 6; bytes[14] = 0x08;
  * const sll = decodeSll(new DataView(bytes.buffer), 0, 16);
- * console.assert("protocol" in sll && sll.protocol === 0x0800 && sll.packetType === 4);
+ * console.assert(!("partial" in sll) && sll.protocol === 0x0800 && sll.packetType === 4);
  * ```
  */
 export function decodeSll(view: DataView, offset: number, end: number): SllLayer | PartialLayer {

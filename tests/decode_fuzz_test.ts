@@ -108,6 +108,10 @@ function assertDecodes(data: Uint8Array, linkType: number, length: number, what:
   ) {
     assert.fail(`Error offset outside [0, ${data.length}] for ${input()}: ${json}`);
   }
+  // The formatters print decoder-made strings as they are: none may carry a byte of the packet.
+  if (!/^[\x20-\x7e]*$/.test(json)) {
+    assert.fail(`A string in the record is not printable ASCII for ${input()}: ${json}`);
+  }
 }
 
 function isDeepEqual(a: unknown, b: unknown): boolean {
