@@ -8,18 +8,15 @@
 
 import { parseArgs } from "node:util";
 import denoConfig from "./deno.json" with { type: "json" };
-import { formatHex } from "./format/hex.ts";
-import { formatJson } from "./format/json.ts";
-import { formatSummary } from "./format/summary.ts";
-import { formatVerbose } from "./format/verbose.ts";
+import { makePrinter, type PrintOptions } from "./format/printer.ts";
 import { OutputClosedError, OutputWriter } from "./io/output.ts";
 import { PcapWriter } from "./io/pcap_writer.ts";
+import { BatchBuilder } from "./io/print_batch.ts";
+import { PrintPool } from "./io/print_pool.ts";
 import { decodeCursor } from "./io/read_capture.ts";
 import { feedParser } from "./io/read_records.ts";
 import type { RecordCursor } from "./parsers/capture_format.ts";
-import { linkHeaderLength } from "./parsers/decode.ts";
 import { isSupportedLinkType, linkTypeName } from "./parsers/link_type.ts";
-import type { PacketRecord } from "./parsers/types.ts";
 
 const HELP = `snout ${denoConfig.version}: a packet sniffer and packet toolkit for Deno
 
@@ -116,29 +113,32 @@ function useColor(): boolean {
   return envGranted("NO_COLOR") && !Deno.env.get("NO_COLOR");
 }
 
-/**
- * Turns a decoded packet into the text the chosen flags ask for; undefined prints nothing.
- * `frame` gives the captured bytes, for hex dumps only: it is called only when they are needed.
- */
-type Printer = ((pkt: PacketRecord, frame: () => Uint8Array) => string) | undefined;
-
-function makePrinter(options: CliOptions): Printer {
+/** The print options the flags ask for, or undefined when nothing is to be printed. */
+function printOptions(options: CliOptions): PrintOptions | undefined {
   const printing = options.json || options.verbose || options.hex > 0 ||
     options.write === undefined;
   if (!printing) return undefined;
-  if (options.json) return formatJson;
-  const format = { color: useColor() };
-  const text = options.verbose
-    ? (pkt: PacketRecord) => formatVerbose(pkt, format)
-    : (pkt: PacketRecord) => formatSummary(pkt, format);
-  if (options.hex === 0) return text;
-  const wholeFrame = options.hex > 1;
-  return (pkt, frame) => {
-    const data = frame();
-    const skip = wholeFrame ? 0 : Math.min(linkHeaderLength(pkt.layers), data.length);
-    const dump = formatHex(data.subarray(skip));
-    return dump === "" ? text(pkt) : text(pkt) + "\n" + dump;
+  return {
+    mode: options.json ? "json" : options.verbose ? "verbose" : "summary",
+    hex: options.hex,
+    color: useColor(),
   };
+}
+
+/** Print workers pay off from this file size on; smaller files print on the main thread. */
+const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
+/** Batches printed ahead of the output, at most. */
+const MAX_IN_FLIGHT = 4;
+
+/** How many print workers to use for a file: none for small files, stdin, or one core. */
+function printWorkers(path: string, printing: boolean): number {
+  const cores = navigator.hardwareConcurrency ?? 1;
+  if (!printing || path === "-" || cores < 2) return 0;
+  try {
+    return Deno.statSync(path).size >= PARALLEL_MIN_BYTES ? Math.min(cores, 4) : 0;
+  } catch {
+    return 0; // the reader reports the problem
+  }
 }
 
 function source(path: string): string | ReadableStream<Uint8Array> {
@@ -146,7 +146,12 @@ function source(path: string): string | ReadableStream<Uint8Array> {
 }
 
 async function readOffline(options: CliOptions, path: string): Promise<number> {
-  const print = makePrinter(options);
+  const printing = printOptions(options);
+  const print = printing === undefined ? undefined : makePrinter(printing);
+  const workers = printWorkers(path, printing !== undefined);
+  const pool = workers > 0 ? new PrintPool(workers, printing!) : undefined;
+  const batch = new BatchBuilder();
+  const printed: Promise<Uint8Array>[] = [];
   const out = new OutputWriter(Deno.stdout);
   let writer: PcapWriter | undefined;
   let writerLinkType = 0;
@@ -191,12 +196,19 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
             `Cannot decode frame ${number}: link type ${cursor.linkType} is not supported`,
           );
         }
-        out.writeLine(print(decodeCursor(cursor, number), frame));
+        if (pool === undefined) out.writeLine(print(decodeCursor(cursor, number), frame));
+        else batch.add(cursor, number);
       }
+      if (pool === undefined) continue;
+      if (batch.count > 0) printed.push(pool.print(batch.take()));
+      while (printed.length > MAX_IN_FLIGHT) out.writeBytes(await printed.shift()!);
     }
+    if (pool !== undefined && batch.count > 0) printed.push(pool.print(batch.take()));
+    for (const text of printed) out.writeBytes(await text);
   } catch (error) {
     if (!(error instanceof OutputClosedError)) throw error;
   } finally {
+    pool?.close();
     if (!out.closed) flushQuietly(out);
     await writer?.close();
   }

@@ -172,15 +172,43 @@ export class OutputWriter {
     if (this.#used >= this.#drainAt) this.#drain();
   }
 
+  /**
+   * Writes bytes already encoded (such as a print worker's output), after everything gathered
+   * before them. Throws {@linkcode OutputClosedError} if the reader has gone.
+   */
+  writeBytes(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#writeOut(bytes, bytes.length, (written) => {
+      // Keep what was not written (as much as the buffer holds) for the next flush.
+      const rest = bytes.subarray(written, written + this.#buffer.length);
+      this.#buffer.set(rest);
+      this.#used = rest.length;
+    });
+  }
+
   /** Writes the buffer to the sink, continuing partial writes. */
   #drain(): void {
     const buffer = this.#buffer;
     const used = this.#used;
+    this.#writeOut(buffer, used, (offset) => {
+      // Keep what was not written for the next flush.
+      buffer.copyWithin(0, offset, used);
+      this.#used = used - offset;
+    });
+    this.#used = 0;
+  }
+
+  /**
+   * Writes `bytes[0, end)` to the sink. On a write error other than a closed pipe (which throws
+   * OutputClosedError) it calls `keep` with how far it got, then throws.
+   */
+  #writeOut(bytes: Uint8Array, end: number, keep: (written: number) => void): void {
     let offset = 0;
     let emptyWrites = 0;
     try {
-      while (offset < used) {
-        const written = this.#sink.writeSync(buffer.subarray(offset, used));
+      while (offset < end) {
+        const written = this.#sink.writeSync(bytes.subarray(offset, end));
         if (written > 0) {
           offset += written;
           emptyWrites = 0;
@@ -195,12 +223,9 @@ export class OutputWriter {
         this.#pending = "";
         throw new OutputClosedError({ cause: error });
       }
-      // Keep what was not written for the next flush.
-      buffer.copyWithin(0, offset, used);
-      this.#used = used - offset;
+      keep(offset);
       const message = error instanceof Error ? error.message : String(error);
       throw new Error(`Cannot write output: ${message}`, { cause: error });
     }
-    this.#used = 0;
   }
 }

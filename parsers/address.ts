@@ -94,9 +94,15 @@ export function macText(view: DataView, offset: number): string {
 }
 
 function formatMac(view: DataView, offset: number): string {
-  return HEX_BYTE[view.getUint8(offset)]! + ":" + HEX_BYTE[view.getUint8(offset + 1)]! + ":" +
-    HEX_BYTE[view.getUint8(offset + 2)]! + ":" + HEX_BYTE[view.getUint8(offset + 3)]! + ":" +
-    HEX_BYTE[view.getUint8(offset + 4)]! + ":" + HEX_BYTE[view.getUint8(offset + 5)]!;
+  // join() makes one flat string; a chain of + would leave a rope that every later use walks.
+  return [
+    HEX_BYTE[view.getUint8(offset)],
+    HEX_BYTE[view.getUint8(offset + 1)],
+    HEX_BYTE[view.getUint8(offset + 2)],
+    HEX_BYTE[view.getUint8(offset + 3)],
+    HEX_BYTE[view.getUint8(offset + 4)],
+    HEX_BYTE[view.getUint8(offset + 5)],
+  ].join(":");
 }
 
 /**
@@ -141,8 +147,12 @@ export function ipv4Text(view: DataView, offset: number): string {
 }
 
 function formatIpv4(view: DataView, offset: number): string {
-  return DEC_BYTE[view.getUint8(offset)]! + "." + DEC_BYTE[view.getUint8(offset + 1)]! + "." +
-    DEC_BYTE[view.getUint8(offset + 2)]! + "." + DEC_BYTE[view.getUint8(offset + 3)]!;
+  return [
+    DEC_BYTE[view.getUint8(offset)],
+    DEC_BYTE[view.getUint8(offset + 1)],
+    DEC_BYTE[view.getUint8(offset + 2)],
+    DEC_BYTE[view.getUint8(offset + 3)],
+  ].join(".");
 }
 
 /**
@@ -198,17 +208,18 @@ function formatIpv6(view: DataView, offset: number): string {
     }
   }
   if (bestStart === 0 && bestLength === 5 && view.getUint16(offset + 10) === 0xffff) {
-    return "::ffff:" + formatIpv4(view, offset + 12);
+    return ["::ffff:", formatIpv4(view, offset + 12)].join("");
   }
-  let text = "";
+  // Parts joined once, so the text is one flat string (see formatMac).
+  const parts: string[] = [];
   for (let i = 0; i < 8; i++) {
     if (i === bestStart) {
-      text += i === 0 ? "::" : ":";
+      parts.push(i === 0 ? "::" : ":");
       i += bestLength - 1;
       continue;
     }
-    text += view.getUint16(offset + i * 2).toString(16);
-    if (i < 7) text += ":";
+    parts.push(view.getUint16(offset + i * 2).toString(16));
+    if (i < 7) parts.push(":");
   }
-  return text;
+  return parts.join("");
 }

@@ -894,5 +894,7 @@ export function formatTime(seconds: number, nanos: number, digits: number): stri
   }
   if (places === 0) return sign + whole;
   const scaled = Math.floor(fraction / pow10(NANO_DIGITS - places));
-  return sign + whole + "." + String(scaled + pow10(places)).slice(1);
+  // join() gives one flat string: a chain of + leaves a rope that JSON.stringify and the output
+  // encoder walk again for every packet.
+  return [sign, whole, ".", String(scaled + pow10(places)).slice(1)].join("");
 }

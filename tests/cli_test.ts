@@ -218,3 +218,31 @@ Deno.test("cli.ts exits quietly when its reader goes away", async () => {
     await Deno.remove(path);
   }
 });
+
+Deno.test("cli.ts prints a large file with print workers exactly as on one thread", async () => {
+  // Files of 8 MiB and more are printed by workers; standard input always on the main thread.
+  const whole = await Deno.readFile(fixture("refused.pcap"));
+  const header = whole.subarray(0, 24);
+  const body = whole.subarray(24);
+  const copies = Math.ceil((9 * 1024 * 1024) / body.length);
+  const parts: Uint8Array[] = [header];
+  for (let i = 0; i < copies; i++) parts.push(body);
+  const bytes = concat(...parts);
+  const path = await tempFile(bytes);
+  try {
+    for (const mode of [[], ["--json"], ["-v", "-x"]]) {
+      const parallel = await runCli(READ, ["-r", path, ...mode]);
+      const single = await runCli(READ, ["-r", "-", ...mode], { stdin: bytes });
+      assert.equal(parallel.code, 0, parallel.stderr);
+      assert.equal(single.code, 0, single.stderr);
+      assert.ok(parallel.stdout === single.stdout, `outputs differ with ${mode.join(" ")}`);
+      assert.ok(parallel.stdout.length > 1_000_000);
+    }
+    const counted = await runCli(READ, ["-r", path, "--json", "-c", "12345"]);
+    const lines = counted.stdout.trimEnd().split("\n");
+    assert.equal(lines.length, 12345);
+    assert.equal(JSON.parse(lines.at(-1)!).frame.number, 12345);
+  } finally {
+    await Deno.remove(path);
+  }
+});

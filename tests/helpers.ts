@@ -31,12 +31,14 @@ export async function run(
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   }).spawn();
+  // Collect the output while stdin is written, or both pipes can fill and wait on each other.
+  const collecting = child.output();
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();
     await writer.write(options.stdin);
     await writer.close();
   }
-  const output = await child.output();
+  const output = await collecting;
   const decoder = new TextDecoder();
   return {
     code: output.code,

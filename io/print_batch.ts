@@ -1,0 +1,134 @@
+/**
+ * Batches of capture records packed for printing elsewhere (a print worker): their bytes in one
+ * buffer and their facts in a Float64Array, so a batch crosses to a worker as two transfers.
+ *
+ * @module
+ */
+
+import type { RecordCursor } from "../parsers/capture_format.ts";
+import type { Printer } from "../format/printer.ts";
+import { decodeCursor } from "./read_capture.ts";
+
+/** Numbers kept per record: offset, captured, length, seconds, nanos, digits, link type, interface. */
+export const META_FIELDS = 8;
+
+/** A packed batch of records. */
+export interface PrintBatch {
+  /** The records' captured bytes, one after another. */
+  bytes: Uint8Array;
+  /** META_FIELDS numbers per record. */
+  meta: Float64Array;
+  /** Records in the batch. */
+  count: number;
+  /** Frame number of the first record. */
+  first: number;
+}
+
+/** Gathers records from a parser's cursor into a {@linkcode PrintBatch}. */
+export class BatchBuilder {
+  #bytes = new Uint8Array(1 << 20);
+  #used = 0;
+  #meta = new Float64Array(1024 * META_FIELDS);
+  #count = 0;
+  #first = 0;
+
+  /** Records gathered so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Bytes gathered so far. */
+  get size(): number {
+    return this.#used;
+  }
+
+  /** Copies the record under `cursor` in, as frame `number`. */
+  add(cursor: RecordCursor, number: number): void {
+    if (this.#count === 0) this.#first = number;
+    const captured = cursor.captured;
+    if (this.#used + captured > this.#bytes.length) {
+      const bigger = new Uint8Array(Math.max(this.#bytes.length * 2, this.#used + captured));
+      bigger.set(this.#bytes.subarray(0, this.#used));
+      this.#bytes = bigger;
+    }
+    this.#bytes.set(cursor.bytes.subarray(cursor.offset, cursor.offset + captured), this.#used);
+    if ((this.#count + 1) * META_FIELDS > this.#meta.length) {
+      const bigger = new Float64Array(this.#meta.length * 2);
+      bigger.set(this.#meta);
+      this.#meta = bigger;
+    }
+    const at = this.#count * META_FIELDS;
+    const meta = this.#meta;
+    meta[at] = this.#used;
+    meta[at + 1] = captured;
+    meta[at + 2] = cursor.length;
+    meta[at + 3] = cursor.seconds;
+    meta[at + 4] = cursor.nanos;
+    meta[at + 5] = cursor.digits;
+    meta[at + 6] = cursor.linkType;
+    meta[at + 7] = cursor.interface;
+    this.#used += captured;
+    this.#count++;
+  }
+
+  /** Hands out the batch gathered so far (its buffers are the caller's) and starts a new one. */
+  take(): PrintBatch {
+    const batch: PrintBatch = {
+      bytes: this.#bytes.slice(0, this.#used),
+      meta: this.#meta.slice(0, this.#count * META_FIELDS),
+      count: this.#count,
+      first: this.#first,
+    };
+    this.#used = 0;
+    this.#count = 0;
+    return batch;
+  }
+}
+
+/**
+ * Decodes and prints every record of a batch to `out`: one line (or block) per record, each
+ * ending in a newline.
+ *
+ * @example Print an empty batch
+ * ```ts
+ * import { BatchBuilder, printBatch } from "./print_batch.ts";
+ * import { makePrinter } from "../format/printer.ts";
+ * const lines: string[] = [];
+ * const batch = new BatchBuilder().take();
+ * printBatch(batch, makePrinter({ mode: "json", hex: 0, color: false }), (l) => lines.push(l));
+ * console.assert(lines.length === 0);
+ * ```
+ */
+export function printBatch(
+  batch: PrintBatch,
+  print: Printer,
+  writeLine: (line: string) => void,
+): void {
+  const bytes = batch.bytes;
+  const meta = batch.meta;
+  const cursor: RecordCursor = {
+    bytes,
+    view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    offset: 0,
+    captured: 0,
+    length: 0,
+    seconds: 0,
+    nanos: 0,
+    digits: 0,
+    linkType: 0,
+    interface: -1,
+  };
+  const frame = () => bytes.subarray(cursor.offset, cursor.offset + cursor.captured);
+  for (let i = 0; i < batch.count; i++) {
+    const at = i * META_FIELDS;
+    cursor.offset = meta[at]!;
+    cursor.captured = meta[at + 1]!;
+    cursor.length = meta[at + 2]!;
+    cursor.seconds = meta[at + 3]!;
+    cursor.nanos = meta[at + 4]!;
+    cursor.digits = meta[at + 5]!;
+    cursor.linkType = meta[at + 6]!;
+    cursor.interface = meta[at + 7]!;
+    writeLine(print(decodeCursor(cursor, batch.first + i), frame));
+  }
+}
