@@ -17,11 +17,17 @@ import { decodeCursor } from "./io/read_capture.ts";
 import { feedParser } from "./io/read_records.ts";
 import type { RecordCursor } from "./parsers/capture_format.ts";
 import { isSupportedLinkType, linkTypeName } from "./parsers/link_type.ts";
+import { capture, type LiveCapture } from "./ffi/capture.ts";
+import { listInterfaces } from "./ffi/interfaces.ts";
+import { type L3Protocol, MAX_SNAP_LENGTH } from "./ffi/packet_socket.ts";
+import { dropPrivileges, effectiveUserId, resolveUser, type UserIds } from "./ffi/privileges.ts";
 
 const HELP = `snout ${denoConfig.version}: a packet sniffer and packet toolkit for Deno
 
 Usage:
   deno run --allow-read cli.ts -r FILE [options]      read a pcap or pcapng file (- for stdin)
+  sudo deno run --allow-ffi --allow-read --allow-write --allow-env cli.ts [-i IFACE] [options]
+                                                      capture live (root or CAP_NET_RAW)
 
 Output (default: one summary line per packet, like tcpdump -n):
   -v, --verbose        every field of every layer, one layer per line
@@ -34,6 +40,17 @@ Output (default: one summary line per packet, like tcpdump -n):
 Selection:
   -r, --read FILE      read packets from FILE
   -c, --count N        stop after N packets
+
+Live capture:
+  -i, --interface IF   capture on IF (default: every interface, as Linux cooked SLL2 frames)
+  -D, --list-interfaces  list the interfaces (index, name, up/down, loopback) and exit
+      --l3 PROTO       sniff IPv4 packets of tcp, udp or icmp from the IP header up, through a
+                       raw AF_INET socket (as the textbook sniffers do)
+  -p, --no-promiscuous  do not put the interface in promiscuous mode
+  -s, --snapshot-length LEN  keep at most LEN bytes of each packet (default 262144)
+  -B, --buffer-size KIB  kernel receive buffer, in KiB
+  -Z, --user USER      after opening the socket, drop to USER (default: the user who ran sudo;
+                       -Z root keeps root)
 
   -h, --help           show this help
       --version        show the version
@@ -48,6 +65,13 @@ class UsageError extends Error {}
 
 interface CliOptions {
   read?: string;
+  interface?: string;
+  listInterfaces: boolean;
+  l3?: L3Protocol;
+  promiscuous: boolean;
+  snapLength?: number;
+  bufferKiB?: number;
+  user?: string;
   write?: string;
   count?: number;
   json: boolean;
@@ -57,6 +81,14 @@ interface CliOptions {
   version: boolean;
 }
 
+function parsePositive(text: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
+  const value = Number(text);
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new UsageError(`Invalid ${what} "${text}": give a whole number from 1 to ${max}`);
+  }
+  return value;
+}
+
 function parseCount(text: string): number {
   const count = Number(text);
   if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(count) || count < 1) {
@@ -64,6 +96,10 @@ function parseCount(text: string): number {
   }
   return count;
 }
+
+const L3_PROTOCOLS: readonly L3Protocol[] = ["tcp", "udp", "icmp"];
+/** Largest -B, in KiB: 1 GiB. */
+const MAX_BUFFER_KIB = 1024 * 1024;
 
 function parseOptions(args: string[]): CliOptions {
   let parsed;
@@ -81,6 +117,13 @@ function parseOptions(args: string[]): CliOptions {
         hex: { type: "boolean", short: "x", multiple: true },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
+        interface: { type: "string", short: "i" },
+        "list-interfaces": { type: "boolean", short: "D" },
+        l3: { type: "string" },
+        "no-promiscuous": { type: "boolean", short: "p" },
+        "snapshot-length": { type: "string", short: "s" },
+        "buffer-size": { type: "string", short: "B" },
+        user: { type: "string", short: "Z" },
       },
     });
   } catch (error) {
@@ -94,7 +137,37 @@ function parseOptions(args: string[]): CliOptions {
     hex: values.hex?.length ?? 0,
     help: values.help ?? false,
     version: values.version ?? false,
+    listInterfaces: values["list-interfaces"] ?? false,
+    promiscuous: !(values["no-promiscuous"] ?? false),
   };
+  if (values.interface !== undefined) options.interface = values.interface;
+  if (values.user !== undefined) options.user = values.user;
+  if (values.l3 !== undefined) {
+    if (!L3_PROTOCOLS.includes(values.l3 as L3Protocol)) {
+      throw new UsageError(`Invalid --l3 protocol "${values.l3}": give tcp, udp or icmp`);
+    }
+    options.l3 = values.l3 as L3Protocol;
+  }
+  if (values["snapshot-length"] !== undefined) {
+    options.snapLength = parsePositive(
+      values["snapshot-length"],
+      "snapshot length",
+      MAX_SNAP_LENGTH,
+    );
+  }
+  if (values["buffer-size"] !== undefined) {
+    options.bufferKiB = parsePositive(values["buffer-size"], "buffer size", MAX_BUFFER_KIB);
+  }
+  if (values.read !== undefined) {
+    const live = [
+      ["-i", values.interface],
+      ["--l3", values.l3],
+      ["-s", values["snapshot-length"]],
+      ["-B", values["buffer-size"]],
+      ["-Z", values.user],
+    ].find(([, value]) => value !== undefined);
+    if (live !== undefined) throw new UsageError(`${live[0]} is for live capture, not with -r`);
+  }
   if (values.read !== undefined) options.read = values.read;
   if (values.write !== undefined) options.write = values.write;
   if (values.count !== undefined) options.count = parseCount(values.count);
@@ -220,6 +293,92 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
   return 0;
 }
 
+/** `-D`: the interfaces, as tcpdump lists them. */
+function printInterfaces(): number {
+  for (const i of listInterfaces()) {
+    const flags = [i.up ? "Up" : "Down", ...(i.running ? ["Running"] : [])];
+    if (i.loopback) flags.push("Loopback");
+    console.log(`${i.index}.${i.name} [${flags.join(", ")}]`);
+  }
+  return 0;
+}
+
+/** The user to become once the socket is open: -Z, else the one who ran sudo, else nobody. */
+function userToBecome(options: CliOptions): UserIds | undefined {
+  if (effectiveUserId() !== 0) return undefined;
+  if (options.user !== undefined) {
+    return options.user === "root" ? undefined : resolveUser(options.user);
+  }
+  if (!envGranted("SUDO_UID") || !envGranted("SUDO_GID")) return undefined;
+  const uid = Deno.env.get("SUDO_UID");
+  const gid = Deno.env.get("SUDO_GID");
+  if (uid === undefined || gid === undefined || !/^[0-9]+$/.test(uid + gid)) return undefined;
+  return Number(uid) === 0 ? undefined : { uid: Number(uid), gid: Number(gid) };
+}
+
+/** Stops `live` on Ctrl-C and SIGTERM; returns what removes the handlers. */
+function stopOnSignals(live: LiveCapture): () => void {
+  const stop = () => live.close();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  return () => {
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+  };
+}
+
+async function captureLive(options: CliOptions): Promise<number> {
+  const printing = printOptions(options);
+  const print = printing === undefined ? undefined : makePrinter(printing);
+  const live = capture({
+    ...(options.interface === undefined ? {} : { interface: options.interface }),
+    ...(options.l3 === undefined ? {} : { l3: options.l3 }),
+    ...(options.count === undefined ? {} : { count: options.count }),
+    ...(options.snapLength === undefined ? {} : { snapLength: options.snapLength }),
+    ...(options.bufferKiB === undefined ? {} : { bufferSize: options.bufferKiB * 1024 }),
+    promiscuous: options.promiscuous,
+  });
+  const removeHandlers = stopOnSignals(live);
+  const out = new OutputWriter(Deno.stdout);
+  let writer: PcapWriter | undefined;
+  try {
+    const user = userToBecome(options);
+    if (user !== undefined) dropPrivileges(user);
+    if (options.write !== undefined) {
+      writer = await PcapWriter.create(options.write, {
+        linkType: live.linkType,
+        snapLength: live.snapLength,
+        nanosecond: true,
+      });
+    }
+    console.error(
+      `listening on ${live.interfaceName ?? "all interfaces"}, link-type ` +
+        `${linkTypeName(live.linkType)}, snapshot length ${live.snapLength} bytes`,
+    );
+    for await (const batch of live.rawBatches()) {
+      for (const raw of batch) {
+        if (writer !== undefined) {
+          const flushing = writer.write(raw);
+          if (flushing !== undefined) await flushing;
+        }
+        if (print !== undefined) out.writeLine(print(live.decode(raw), () => raw.data));
+      }
+      out.flush(); // live output shows at once, a wake-up's worth at a time
+    }
+  } catch (error) {
+    if (!(error instanceof OutputClosedError)) throw error;
+  } finally {
+    removeHandlers();
+    live.close();
+    if (!out.closed) flushQuietly(out);
+    await writer?.close();
+    const stats = live.stats();
+    console.error(`${stats.captured} packets captured`);
+    console.error(`${stats.received} packets received by filter`);
+    console.error(`${stats.dropped} packets dropped by kernel`);
+  }
+  return 0;
+}
+
 /** Flushes, treating a reader that went away as the end of output. */
 function flushQuietly(out: OutputWriter): void {
   try {
@@ -249,9 +408,8 @@ export async function main(args: string[]): Promise<number> {
       console.log(`snout ${denoConfig.version}`);
       return 0;
     }
-    if (options.read === undefined) {
-      throw new UsageError("Nothing to read: give -r FILE (see --help)");
-    }
+    if (options.listInterfaces) return printInterfaces();
+    if (options.read === undefined) return await captureLive(options);
     return await readOffline(options, options.read);
   } catch (error) {
     console.error(`snout: ${describe(error)}`);

@@ -2,8 +2,9 @@
  * snout: a packet sniffer and packet toolkit for Deno.
  *
  * This module re-exports the library: decoders that turn frames into typed records, the pcap and
- * pcapng reader, the pcap writer, and the formatters the CLI prints with. Importing it opens no
- * native library, so reading a capture file needs only `--allow-read`.
+ * pcapng reader, the pcap writer, the formatters the CLI prints with, and live capture. Importing
+ * it opens no native library: libc is opened on the first live capture, so reading a capture file
+ * needs only `--allow-read`.
  *
  * @example Decode every packet of a capture file
  * ```ts ignore
@@ -65,3 +66,22 @@ export { formatVerbose } from "./format/verbose.ts";
 export { formatHex } from "./format/hex.ts";
 export { formatJson } from "./format/json.ts";
 export type { FormatOptions } from "./format/text.ts";
+export { makePrinter, type Printer, type PrintOptions } from "./format/printer.ts";
+export {
+  capture,
+  type CaptureOptions,
+  type CaptureStats,
+  LiveCapture,
+  type RawPacket,
+} from "./ffi/capture.ts";
+export {
+  CaptureSetupError,
+  type L3Protocol,
+  PacketSocket,
+  type PacketSocketOptions,
+  type SocketStats,
+} from "./ffi/packet_socket.ts";
+export { interfaceIndex, listInterfaces, type NetworkInterface } from "./ffi/interfaces.ts";
+export { ErrnoError } from "./ffi/errno.ts";
+export { LibcUnavailableError } from "./ffi/libc.ts";
+export { dropPrivileges, resolveUser, type UserIds } from "./ffi/privileges.ts";
