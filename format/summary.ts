@@ -16,16 +16,10 @@
  * @module
  */
 
+import { linkHeaderLength } from "../parsers/decode.ts";
 import type { IcmpFields, Layer, PacketRecord, TcpLayer, UdpLayer } from "../parsers/types.ts";
 import { type FormatOptions, hexNumber, paint, safeText, type Style, uint32Text } from "./text.ts";
 import { TCP_OPTION_EOL, tcpOptionText } from "./tcp_option.ts";
-
-// Link-layer header lengths, to find the length of what an ARP packet's frame carries.
-const ETHERNET_HEADER_LENGTH = 14;
-const VLAN_TAG_LENGTH = 4;
-const SLL_HEADER_LENGTH = 16;
-const SLL2_HEADER_LENGTH = 20;
-const LOOPBACK_HEADER_LENGTH = 4;
 
 const UDP_HEADER_LENGTH = 8;
 /** Unsigned 32-bit wrap for sequence arithmetic. */
@@ -240,31 +234,6 @@ function style(color: boolean, role: Style, text: string): string {
 /** `address.port`, or the bare address when the port is unknown. */
 function endpoint(address: string, port: number | undefined): string {
   return port === undefined ? address : address + "." + port;
-}
-
-/** Bytes of link-layer header in front of layer `index`. */
-function linkHeaderLength(layers: readonly Layer[], index: number): number {
-  let length = 0;
-  for (let i = 0; i < index; i++) {
-    switch (layers[i]!.type) {
-      case "ethernet":
-        length += ETHERNET_HEADER_LENGTH;
-        break;
-      case "vlan":
-        length += VLAN_TAG_LENGTH;
-        break;
-      case "sll":
-        length += SLL_HEADER_LENGTH;
-        break;
-      case "sll2":
-        length += SLL2_HEADER_LENGTH;
-        break;
-      case "loopback":
-        length += LOOPBACK_HEADER_LENGTH;
-        break;
-    }
-  }
-  return length;
 }
 
 function isLinkLayer(layer: Layer): boolean {

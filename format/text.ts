@@ -27,11 +27,8 @@ const BYTE_VALUES = 256;
 /** Radix of hexadecimal text. */
 const HEX_RADIX = 16;
 
-/** Two lower-case hex digits for every byte value. */
-export const HEX_BYTE: readonly string[] = Array.from(
-  { length: BYTE_VALUES },
-  (_, i) => i.toString(HEX_RADIX).padStart(2, "0"),
-);
+/** Two lower-case hex digits for every byte value (shared with the decoders). */
+export { HEX_BYTE } from "../parsers/address.ts";
 
 /** The character a byte value stands for in a dump: itself when printable ASCII, else `.`. */
 export const SAFE_CHAR: readonly string[] = Array.from(

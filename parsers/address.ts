@@ -5,7 +5,7 @@
  */
 
 /** Two lower-case hex digits for every byte value. */
-const HEX_BYTE: readonly string[] = Array.from(
+export const HEX_BYTE: readonly string[] = Array.from(
   { length: 256 },
   (_, i) => i.toString(16).padStart(2, "0"),
 );
@@ -18,8 +18,8 @@ const DEC_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => String
  * again, and one shared string per address spares both the formatting and the garbage. A slot
  * holds the last address that hashed to it.
  */
-const CACHE_SLOTS = 4096;
-const CACHE_MASK = CACHE_SLOTS - 1;
+const CACHE_BITS = 16;
+const CACHE_SLOTS = 1 << CACHE_BITS;
 const ipv4Keys = new Int32Array(CACHE_SLOTS).fill(-1);
 const ipv4Values: (string | undefined)[] = new Array(CACHE_SLOTS).fill(undefined);
 const ipv6Keys = new Int32Array(CACHE_SLOTS * 4);
@@ -27,9 +27,9 @@ const ipv6Values: (string | undefined)[] = new Array(CACHE_SLOTS).fill(undefined
 const macKeys = new Int32Array(CACHE_SLOTS * 2);
 const macValues: (string | undefined)[] = new Array(CACHE_SLOTS).fill(undefined);
 
+/** A slot for a 32-bit hash: the top bits of a Fibonacci multiplication. */
 function slotOf(hash: number): number {
-  const mixed = Math.imul(hash, 0x9e3779b1);
-  return (mixed >>> 20) & CACHE_MASK;
+  return Math.imul(hash, 0x9e3779b1) >>> (32 - CACHE_BITS);
 }
 
 /** Length of an Ethernet MAC address. */

@@ -447,8 +447,8 @@ export function decodePacket(
 }
 
 /**
- * Bytes of link-layer header before the network layer, as `tcpdump -x` skips them: Ethernet and
- * its VLAN tags, SLL, SLL2, or the loopback family. Partial layers count for what they cover.
+ * Bytes of link-layer header before the network layer (or before layer `end`), as `tcpdump -x`
+ * skips them: Ethernet and its VLAN tags, SLL, SLL2, or the loopback family.
  *
  * @example Ethernet with one VLAN tag
  * ```ts
@@ -458,10 +458,10 @@ export function decodePacket(
  * console.assert(linkHeaderLength(layers) === 18);
  * ```
  */
-export function linkHeaderLength(layers: readonly Layer[]): number {
+export function linkHeaderLength(layers: readonly Layer[], end: number = layers.length): number {
   let length = 0;
-  for (const layer of layers) {
-    switch (layer.type) {
+  for (let i = 0; i < end; i++) {
+    switch (layers[i]!.type) {
       case "ethernet":
         length += ETHERNET_HEADER_LENGTH;
         break;

@@ -6,6 +6,7 @@ import {
   formatTime,
 } from "../parsers/capture_format.ts";
 import { readRecordBatches, readRecords } from "../io/read_records.ts";
+import { concat } from "./fixtures.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Byte builders: every input below is constructed here, field by field.
@@ -69,16 +70,6 @@ class Bytes {
   done(): Uint8Array {
     return new Uint8Array(this.#parts);
   }
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 function payload(length: number, seed: number): Uint8Array {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { pcapFileHeader, pcapRecordHeader } from "../parsers/pcap_write.ts";
 import { readRecords } from "../io/read_records.ts";
 import { fixture, haveProgram, ROOT, run, runCli } from "./helpers.ts";
+import { concat } from "./fixtures.ts";
 
 const READ = ["--allow-read"];
 const READ_WRITE = ["--allow-read", "--allow-write"];
@@ -18,16 +19,6 @@ function assertOneLineError(stderr: string, pattern: RegExp): void {
   assert.match(lines[0]!, /^snout: /);
   assert.match(lines[0]!, pattern);
   assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 async function tempFile(bytes: Uint8Array): Promise<string> {

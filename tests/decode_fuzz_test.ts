@@ -13,26 +13,12 @@ import { readRecords } from "../io/read_records.ts";
 import { decodePacket } from "../parsers/decode.ts";
 import type { PacketRecord } from "../parsers/types.ts";
 import { fixture } from "./helpers.ts";
+import { FIXTURES } from "./fixtures.ts";
 
 const LINK_TYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276];
 const RANDOM_FRAMES_PER_LINK_TYPE = 3000;
 const MAX_RANDOM_LENGTH = 200;
 const MUTATIONS_PER_FRAME = 200;
-const FIXTURES = [
-  "any_sll.pcap",
-  "any_sll2.pcap",
-  "arp_ping.pcap",
-  "ip_fragments.pcap",
-  "ipv4_options.pcap",
-  "ipv6_ext_headers.pcap",
-  "lo_tcp.pcap",
-  "ping6_ndp.pcap",
-  "refused.pcap",
-  "tcp6_session.pcap",
-  "tcp_sack.pcap",
-  "tcp_session.pcap",
-];
-
 function seedFromEnvironment(): number {
   const name = "SNOUT_FUZZ_SEED";
   if (Deno.permissions.querySync({ name: "env", variable: name }).state === "granted") {

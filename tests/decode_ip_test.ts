@@ -10,13 +10,11 @@
  */
 
 import assert from "node:assert/strict";
-import { readRecords } from "../io/read_records.ts";
-import type { CaptureRecord } from "../parsers/capture_format.ts";
 import { decodePacket } from "../parsers/decode.ts";
 import { decodeIpv4, decodeIpv4Options } from "../parsers/ipv4.ts";
 import { decodeIpv6, newIpv6Walk } from "../parsers/ipv6.ts";
 import type { Ipv4Layer, Ipv6Layer, Layer, PacketRecord, UdpLayer } from "../parsers/types.ts";
-import { fixture } from "./helpers.ts";
+import { load, pick, setU16, u16, u32 } from "./fixtures.ts";
 
 const MAC_A = "02:00:00:00:99:01";
 const MAC_B = "02:00:00:00:99:02";
@@ -50,10 +48,6 @@ const LINKTYPE_RAW = 101;
 // ---------------------------------------------------------------------------------------------
 // Fixture access and byte helpers
 
-async function load(name: string): Promise<CaptureRecord[]> {
-  return await Array.fromAsync(readRecords(fixture(name)));
-}
-
 const arpPing = await load("arp_ping.pcap");
 const fragments = await load("ip_fragments.pcap");
 const ipv4Options = await load("ipv4_options.pcap");
@@ -62,31 +56,7 @@ const ping6 = await load("ping6_ndp.pcap");
 const refused = await load("refused.pcap");
 const tcpSession = await load("tcp_session.pcap");
 
-function u16(data: Uint8Array, offset: number): number {
-  return (data[offset]! << 8) | data[offset + 1]!;
-}
-
-function u32(data: Uint8Array, offset: number): number {
-  return ((data[offset]! << 24) | (data[offset + 1]! << 16) | (data[offset + 2]! << 8) |
-    data[offset + 3]!) >>> 0;
-}
-
-function setU16(data: Uint8Array, offset: number, value: number): void {
-  data[offset] = value >> 8;
-  data[offset + 1] = value & 0xff;
-}
-
 /** The first record `match` accepts, copied; fails naming `what` when none does. */
-function pick(
-  records: CaptureRecord[],
-  what: string,
-  match: (data: Uint8Array) => boolean,
-): Uint8Array {
-  const record = records.find((r) => match(r.data));
-  assert.ok(record !== undefined, `No frame in the fixture is ${what}`);
-  return record.data.slice();
-}
-
 /** An Ethernet frame whose IPv4 header carries `protocol` from 10.99.0.`from`. */
 function ipv4Frame(protocol: number, from: number) {
   return (d: Uint8Array) =>

@@ -11,15 +11,13 @@
  */
 
 import assert from "node:assert/strict";
-import { readRecords } from "../io/read_records.ts";
 import { decodeArp } from "../parsers/arp.ts";
-import type { CaptureRecord } from "../parsers/capture_format.ts";
 import { decodePacket } from "../parsers/decode.ts";
 import { decodeEthernet, decodeVlan } from "../parsers/ethernet.ts";
 import { decodeLoopback } from "../parsers/loopback.ts";
 import { decodeSll, decodeSll2 } from "../parsers/sll.ts";
 import type { Layer, PacketRecord } from "../parsers/types.ts";
-import { fixture } from "./helpers.ts";
+import { load, pick, u16 } from "./fixtures.ts";
 
 const MAC_A = "02:00:00:00:99:01";
 const MAC_B = "02:00:00:00:99:02";
@@ -60,10 +58,6 @@ const LINKTYPE_LINUX_SLL2 = 276;
 // ---------------------------------------------------------------------------------------------
 // Fixture access
 
-async function load(name: string): Promise<CaptureRecord[]> {
-  return await Array.fromAsync(readRecords(fixture(name)));
-}
-
 const arpPing = await load("arp_ping.pcap");
 const ping6 = await load("ping6_ndp.pcap");
 const anySll = await load("any_sll.pcap");
@@ -71,21 +65,7 @@ const anySll2 = await load("any_sll2.pcap");
 const loTcp = await load("lo_tcp.pcap");
 const tcp6 = await load("tcp6_session.pcap");
 
-function u16(data: Uint8Array, offset: number): number {
-  return (data[offset]! << 8) | data[offset + 1]!;
-}
-
 /** The bytes of the first record `match` accepts; fails naming `what` when none does. */
-function pick(
-  records: CaptureRecord[],
-  what: string,
-  match: (data: Uint8Array) => boolean,
-): Uint8Array {
-  const record = records.find((r) => match(r.data));
-  assert.ok(record !== undefined, `No frame in the fixture is ${what}`);
-  return record.data;
-}
-
 /** An Ethernet frame carrying ARP with this opcode. */
 function ethernetArp(opcode: number): (data: Uint8Array) => boolean {
   return (d) => u16(d, 12) === ETHERTYPE_ARP && u16(d, ETHERNET_LENGTH + 6) === opcode;

@@ -11,14 +11,12 @@
  */
 
 import assert from "node:assert/strict";
-import { readRecords } from "../io/read_records.ts";
-import type { CaptureRecord } from "../parsers/capture_format.ts";
 import { decodePacket } from "../parsers/decode.ts";
 import { decodeIcmp, decodeIcmpv6 } from "../parsers/icmp.ts";
 import { decodeTcp, decodeTcpOptions } from "../parsers/tcp.ts";
 import type { IcmpLayer, PacketRecord, TcpLayer, UdpLayer } from "../parsers/types.ts";
 import { decodeUdp } from "../parsers/udp.ts";
-import { fixture } from "./helpers.ts";
+import { load, pick, setU16, u16, u32 } from "./fixtures.ts";
 
 const IP6_A = "fd00:99::1";
 const IP6_B = "fd00:99::2";
@@ -50,10 +48,6 @@ const WINDOW_SCALE_10 = { kind: 3, length: 3, shift: 10 };
 // ---------------------------------------------------------------------------------------------
 // Fixture access and byte helpers
 
-async function load(name: string): Promise<CaptureRecord[]> {
-  return await Array.fromAsync(readRecords(fixture(name)));
-}
-
 const arpPing = await load("arp_ping.pcap");
 const ping6 = await load("ping6_ndp.pcap");
 const refused = await load("refused.pcap");
@@ -61,31 +55,7 @@ const tcpSession = await load("tcp_session.pcap");
 const tcp6Session = await load("tcp6_session.pcap");
 const tcpSack = await load("tcp_sack.pcap");
 
-function u16(data: Uint8Array, offset: number): number {
-  return (data[offset]! << 8) | data[offset + 1]!;
-}
-
-function u32(data: Uint8Array, offset: number): number {
-  return ((data[offset]! << 24) | (data[offset + 1]! << 16) | (data[offset + 2]! << 8) |
-    data[offset + 3]!) >>> 0;
-}
-
-function setU16(data: Uint8Array, offset: number, value: number): void {
-  data[offset] = value >> 8;
-  data[offset + 1] = value & 0xff;
-}
-
 /** The first record `match` accepts, copied; fails naming `what` when none does. */
-function pick(
-  records: CaptureRecord[],
-  what: string,
-  match: (data: Uint8Array) => boolean,
-): Uint8Array {
-  const record = records.find((r) => match(r.data));
-  assert.ok(record !== undefined, `No frame in the fixture is ${what}`);
-  return record.data.slice();
-}
-
 /** An Ethernet frame with TCP over IPv4 from 10.99.0.`from` with exactly these flags. */
 function tcp4(from: number, flags: number) {
   return (d: Uint8Array) =>

@@ -12,21 +12,7 @@ import type { CaptureRecord } from "../parsers/capture_format.ts";
 import { decodePacket } from "../parsers/decode.ts";
 import type { Layer, PacketRecord } from "../parsers/types.ts";
 import { fixture } from "./helpers.ts";
-
-const FIXTURES = [
-  "any_sll.pcap",
-  "any_sll2.pcap",
-  "arp_ping.pcap",
-  "ip_fragments.pcap",
-  "ipv4_options.pcap",
-  "ipv6_ext_headers.pcap",
-  "lo_tcp.pcap",
-  "ping6_ndp.pcap",
-  "refused.pcap",
-  "tcp6_session.pcap",
-  "tcp_sack.pcap",
-  "tcp_session.pcap",
-];
+import { FIXTURES, load, u16, u32 } from "./fixtures.ts";
 
 const LINKTYPE_NULL = 0;
 const LINKTYPE_ETHERNET = 1;
@@ -265,19 +251,6 @@ for (const name of FIXTURES) {
 
 // ---------------------------------------------------------------------------------------------
 // Chosen cut points, field by field
-
-async function load(name: string): Promise<CaptureRecord[]> {
-  return await Array.fromAsync(readRecords(fixture(name)));
-}
-
-function u16(data: Uint8Array, offset: number): number {
-  return (data[offset]! << 8) | data[offset + 1]!;
-}
-
-function u32(data: Uint8Array, offset: number): number {
-  return ((data[offset]! << 24) | (data[offset + 1]! << 16) | (data[offset + 2]! << 8) |
-    data[offset + 3]!) >>> 0;
-}
 
 function first(records: CaptureRecord[], what: string, match: (d: Uint8Array) => boolean) {
   const record = records.find((r) => match(r.data));
