@@ -270,7 +270,10 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
           );
         }
         if (pool === undefined) out.writeLine(print(decodeCursor(cursor, number), frame));
-        else batch.add(cursor, number);
+        else if (!batch.add(cursor, number)) {
+          printed.push(pool.print(batch.take()));
+          batch.add(cursor, number);
+        }
       }
       if (pool === undefined) continue;
       if (batch.count > 0) printed.push(pool.print(batch.take()));

@@ -24,10 +24,14 @@ export interface PrintBatch {
   first: number;
 }
 
-/** Gathers records from a parser's cursor into a {@linkcode PrintBatch}. */
+/**
+ * Gathers records from a parser's cursor into a {@linkcode PrintBatch}. Records of one batch
+ * come from one buffer: the batch takes a single copy of the range they span.
+ */
 export class BatchBuilder {
-  #bytes = new Uint8Array(1 << 20);
-  #used = 0;
+  #source: Uint8Array | undefined;
+  #start = 0;
+  #end = 0;
   #meta = new Float64Array(1024 * META_FIELDS);
   #count = 0;
   #first = 0;
@@ -37,21 +41,18 @@ export class BatchBuilder {
     return this.#count;
   }
 
-  /** Bytes gathered so far. */
-  get size(): number {
-    return this.#used;
-  }
-
-  /** Copies the record under `cursor` in, as frame `number`. */
-  add(cursor: RecordCursor, number: number): void {
-    if (this.#count === 0) this.#first = number;
-    const captured = cursor.captured;
-    if (this.#used + captured > this.#bytes.length) {
-      const bigger = new Uint8Array(Math.max(this.#bytes.length * 2, this.#used + captured));
-      bigger.set(this.#bytes.subarray(0, this.#used));
-      this.#bytes = bigger;
+  /**
+   * Notes the record under `cursor` as frame `number`. Returns false, and notes nothing, when
+   * the record lies in another buffer than the batch's: take() the batch, then add it again.
+   */
+  add(cursor: RecordCursor, number: number): boolean {
+    if (this.#count === 0) {
+      this.#source = cursor.bytes;
+      this.#start = cursor.offset;
+      this.#first = number;
+    } else if (cursor.bytes !== this.#source) {
+      return false;
     }
-    this.#bytes.set(cursor.bytes.subarray(cursor.offset, cursor.offset + captured), this.#used);
     if ((this.#count + 1) * META_FIELDS > this.#meta.length) {
       const bigger = new Float64Array(this.#meta.length * 2);
       bigger.set(this.#meta);
@@ -59,27 +60,30 @@ export class BatchBuilder {
     }
     const at = this.#count * META_FIELDS;
     const meta = this.#meta;
-    meta[at] = this.#used;
-    meta[at + 1] = captured;
+    meta[at] = cursor.offset - this.#start;
+    meta[at + 1] = cursor.captured;
     meta[at + 2] = cursor.length;
     meta[at + 3] = cursor.seconds;
     meta[at + 4] = cursor.nanos;
     meta[at + 5] = cursor.digits;
     meta[at + 6] = cursor.linkType;
     meta[at + 7] = cursor.interface;
-    this.#used += captured;
+    this.#end = cursor.offset + cursor.captured;
     this.#count++;
+    return true;
   }
 
   /** Hands out the batch gathered so far (its buffers are the caller's) and starts a new one. */
   take(): PrintBatch {
     const batch: PrintBatch = {
-      bytes: this.#bytes.slice(0, this.#used),
+      bytes: this.#source === undefined
+        ? new Uint8Array(0)
+        : this.#source.slice(this.#start, this.#end),
       meta: this.#meta.slice(0, this.#count * META_FIELDS),
       count: this.#count,
       first: this.#first,
     };
-    this.#used = 0;
+    this.#source = undefined;
     this.#count = 0;
     return batch;
   }
