@@ -96,7 +96,8 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
     this.linkType = socket.linkType;
     this.snapLength = socket.snapLength;
     this.interfaceName = socket.interface?.name;
-    options.signal?.addEventListener("abort", () => this.close(), { once: true });
+    if (options.signal?.aborted) this.#closing = true;
+    else options.signal?.addEventListener("abort", () => this.close(), { once: true });
   }
 
   /**
