@@ -12,13 +12,20 @@ import type { PrintRequest, PrintResponse } from "./print_worker.ts";
 interface Waiting {
   resolve: (output: Uint8Array) => void;
   reject: (error: Error) => void;
+  /** The worker the batch went to, and the records it holds. */
+  worker: number;
+  records: number;
 }
 
-/** Print workers. `close()` ends them and is safe to call twice. */
+/**
+ * Print workers. Each batch goes to the worker with the fewest records still to print (batches
+ * differ in size: a record split across two reads comes as a batch of its own). `close()` ends
+ * the workers and is safe to call twice.
+ */
 export class PrintPool {
   readonly #workers: Worker[] = [];
+  readonly #load: number[] = [];
   readonly #waiting = new Map<number, Waiting>();
-  #next = 0;
   #id = 0;
 
   /**
@@ -43,16 +50,21 @@ export class PrintPool {
       };
       worker.postMessage({ options } satisfies PrintRequest);
       this.#workers.push(worker);
+      this.#load.push(0);
     }
   }
 
-  /** Prints a batch on the next worker; resolves to its text, UTF-8 encoded. */
+  /** Prints a batch on the least loaded worker; resolves to its text, UTF-8 encoded. */
   print(batch: PrintBatch): Promise<Uint8Array> {
     const id = this.#id++;
-    const worker = this.#workers[this.#next]!;
-    this.#next = (this.#next + 1) % this.#workers.length;
+    let chosen = 0;
+    for (let i = 1; i < this.#load.length; i++) {
+      if (this.#load[i]! < this.#load[chosen]!) chosen = i;
+    }
+    this.#load[chosen]! += batch.count;
+    const worker = this.#workers[chosen]!;
     return new Promise((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
+      this.#waiting.set(id, { resolve, reject, worker: chosen, records: batch.count });
       worker.postMessage({ id, batch } satisfies PrintRequest, [
         batch.bytes.buffer as ArrayBuffer,
         batch.meta.buffer as ArrayBuffer,
@@ -64,6 +76,7 @@ export class PrintPool {
     const waiting = this.#waiting.get(response.id);
     if (waiting === undefined) return;
     this.#waiting.delete(response.id);
+    this.#load[waiting.worker]! -= waiting.records;
     if ("error" in response) waiting.reject(new Error(response.error));
     else waiting.resolve(response.output);
   }
