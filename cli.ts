@@ -89,14 +89,6 @@ function parsePositive(text: string, what: string, max = Number.MAX_SAFE_INTEGER
   return value;
 }
 
-function parseCount(text: string): number {
-  const count = Number(text);
-  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(count) || count < 1) {
-    throw new UsageError(`Invalid count "${text}": give a whole number above 0`);
-  }
-  return count;
-}
-
 const L3_PROTOCOLS: readonly L3Protocol[] = ["tcp", "udp", "icmp"];
 /** Largest -B, in KiB: 1 GiB. */
 const MAX_BUFFER_KIB = 1024 * 1024;
@@ -170,7 +162,7 @@ function parseOptions(args: string[]): CliOptions {
   }
   if (values.read !== undefined) options.read = values.read;
   if (values.write !== undefined) options.write = values.write;
-  if (values.count !== undefined) options.count = parseCount(values.count);
+  if (values.count !== undefined) options.count = parsePositive(values.count, "count");
   if (options.json && (options.verbose || options.hex > 0)) {
     throw new UsageError("--json cannot be combined with -v or -x");
   }

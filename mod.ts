@@ -18,7 +18,13 @@
  */
 
 export * from "./parsers/types.ts";
-export { decodeFrame, decodePacket, type FrameDecode, linkHeaderLength } from "./parsers/decode.ts";
+export {
+  decodeAt,
+  decodeFrame,
+  decodePacket,
+  type FrameDecode,
+  linkHeaderLength,
+} from "./parsers/decode.ts";
 export { decodeError, isDecodeError } from "./parsers/decode_error.ts";
 export * from "./parsers/link_type.ts";
 export { decodeEthernet, decodeVlan, isVlanTpid } from "./parsers/ethernet.ts";

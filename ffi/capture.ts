@@ -6,8 +6,8 @@
  */
 
 import { formatTime } from "../parsers/capture_format.ts";
-import { decodeFrame } from "../parsers/decode.ts";
-import type { CapturedPacket } from "../parsers/types.ts";
+import { decodeAt } from "../parsers/decode.ts";
+import type { CapturedPacket, Frame } from "../parsers/types.ts";
 import { EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_EVENT, EPOLLET, EPOLLIN } from "./constants.ts";
 import { check, ErrnoError, lastErrno } from "./errno.ts";
 import { libc } from "./libc.ts";
@@ -191,22 +191,20 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
   /** Decodes one raw packet as the next frame of this capture. */
   decode(raw: RawPacket): CapturedPacket {
     const data = raw.data;
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    const decoded = decodeFrame(view, 0, data.length, raw.length, this.linkType);
-    const packet: CapturedPacket = {
-      frame: {
-        number: ++this.#number,
-        time: formatTime(raw.seconds, raw.nanos, NANO_DIGITS),
-        length: raw.length,
-        captured: data.length,
-        linkType: this.linkType,
-      },
-      layers: decoded.layers,
-      truncated: decoded.truncated,
-      data,
+    const frame: Frame = {
+      number: ++this.#number,
+      time: formatTime(raw.seconds, raw.nanos, NANO_DIGITS),
+      length: raw.length,
+      captured: data.length,
+      linkType: this.linkType,
     };
-    if (raw.interface !== 0) packet.frame.interface = raw.interface;
-    if (decoded.error !== undefined) packet.error = decoded.error;
+    if (raw.interface !== 0) frame.interface = raw.interface;
+    const packet = decodeAt(
+      new DataView(data.buffer, data.byteOffset, data.byteLength),
+      0,
+      frame,
+    ) as CapturedPacket;
+    packet.data = data;
     return packet;
   }
 

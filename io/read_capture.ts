@@ -6,8 +6,8 @@
  */
 
 import { type CaptureRecord, formatTime, type RecordCursor } from "../parsers/capture_format.ts";
-import { decodeFrame } from "../parsers/decode.ts";
-import type { CapturedPacket, PacketRecord } from "../parsers/types.ts";
+import { decodeAt } from "../parsers/decode.ts";
+import type { CapturedPacket, Frame, PacketRecord } from "../parsers/types.ts";
 import { feedParser } from "./read_records.ts";
 
 /** Options of {@linkcode readCapture} and {@linkcode readCaptureBatches}. */
@@ -33,22 +33,20 @@ export interface ReadCaptureOptions {
  */
 export function decodeRecord(record: CaptureRecord, number: number): CapturedPacket {
   const data = record.data;
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const decoded = decodeFrame(view, 0, data.length, record.length, record.linkType);
-  const packet: CapturedPacket = {
-    frame: {
-      number,
-      time: formatTime(record.seconds, record.nanos, record.digits),
-      length: record.length,
-      captured: data.length,
-      linkType: record.linkType,
-    },
-    layers: decoded.layers,
-    truncated: decoded.truncated,
-    data,
+  const frame: Frame = {
+    number,
+    time: formatTime(record.seconds, record.nanos, record.digits),
+    length: record.length,
+    captured: data.length,
+    linkType: record.linkType,
   };
-  if (record.interface !== undefined) packet.frame.interface = record.interface;
-  if (decoded.error !== undefined) packet.error = decoded.error;
+  if (record.interface !== undefined) frame.interface = record.interface;
+  const packet = decodeAt(
+    new DataView(data.buffer, data.byteOffset, data.byteLength),
+    0,
+    frame,
+  ) as CapturedPacket;
+  packet.data = data;
   return packet;
 }
 
@@ -70,27 +68,15 @@ export function decodeRecord(record: CaptureRecord, number: number): CapturedPac
  * ```
  */
 export function decodeCursor(cursor: RecordCursor, number: number): PacketRecord {
-  const decoded = decodeFrame(
-    cursor.view,
-    cursor.offset,
-    cursor.captured,
-    cursor.length,
-    cursor.linkType,
-  );
-  const packet: PacketRecord = {
-    frame: {
-      number,
-      time: formatTime(cursor.seconds, cursor.nanos, cursor.digits),
-      length: cursor.length,
-      captured: cursor.captured,
-      linkType: cursor.linkType,
-    },
-    layers: decoded.layers,
-    truncated: decoded.truncated,
+  const frame: Frame = {
+    number,
+    time: formatTime(cursor.seconds, cursor.nanos, cursor.digits),
+    length: cursor.length,
+    captured: cursor.captured,
+    linkType: cursor.linkType,
   };
-  if (cursor.interface >= 0) packet.frame.interface = cursor.interface;
-  if (decoded.error !== undefined) packet.error = decoded.error;
-  return packet;
+  if (cursor.interface >= 0) frame.interface = cursor.interface;
+  return decodeAt(cursor.view, cursor.offset, frame);
 }
 
 /**

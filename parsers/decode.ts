@@ -426,22 +426,33 @@ export function decodePacket(
   linkType: number,
   frame?: Partial<Omit<Frame, "captured" | "linkType">>,
 ): PacketRecord {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const length = frame?.length ?? data.length;
-  const decoded = decodeFrame(view, 0, data.length, length, linkType);
   const info: Frame = {
     number: frame?.number ?? 1,
     time: frame?.time ?? "0.000000",
-    length,
+    length: frame?.length ?? data.length,
     captured: data.length,
     linkType,
   };
   if (frame?.interface !== undefined) info.interface = frame.interface;
-  const record: PacketRecord = {
-    frame: info,
-    layers: decoded.layers,
-    truncated: decoded.truncated,
-  };
+  return decodeAt(new DataView(data.buffer, data.byteOffset, data.byteLength), 0, info);
+}
+
+/**
+ * Decodes the frame at `start` in `view` into the record `--json` prints, with `frame` as its
+ * frame facts (their `captured`, `length` and `linkType` say what to decode). The one place a
+ * {@link PacketRecord} is put together, for files, cursors and live capture alike.
+ *
+ * @example Decode the second of two frames in one buffer
+ * ```ts
+ * import { decodeAt } from "./decode.ts";
+ * const view = new DataView(new Uint8Array(120).buffer);
+ * const pkt = decodeAt(view, 60, { number: 2, time: "0.000000", length: 60, captured: 60, linkType: 1 });
+ * console.assert(pkt.layers[0]?.type === "ethernet");
+ * ```
+ */
+export function decodeAt(view: DataView, start: number, frame: Frame): PacketRecord {
+  const decoded = decodeFrame(view, start, frame.captured, frame.length, frame.linkType);
+  const record: PacketRecord = { frame, layers: decoded.layers, truncated: decoded.truncated };
   if (decoded.error !== undefined) record.error = decoded.error;
   return record;
 }
