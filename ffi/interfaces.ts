@@ -15,7 +15,7 @@ import {
   SIOCGIFFLAGS,
   SOCK_CLOEXEC,
 } from "./constants.ts";
-import { check, lastErrno } from "./errno.ts";
+import { check } from "./errno.ts";
 import { libc } from "./libc.ts";
 
 const SOCK_DGRAM_FOR_IOCTL = 2;
@@ -99,7 +99,5 @@ export function listInterfaces(): NetworkInterface[] {
  */
 export function interfaceIndex(name: string): number {
   if (name.length === 0 || name.length >= IFNAMSIZ) return 0;
-  const index = libc().if_nametoindex(cString(name));
-  if (index === 0) lastErrno();
-  return index;
+  return libc().if_nametoindex(cString(name));
 }
