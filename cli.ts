@@ -349,13 +349,22 @@ async function captureLive(options: CliOptions): Promise<number> {
       `listening on ${live.interfaceName ?? "all interfaces"}, link-type ` +
         `${linkTypeName(live.linkType)}, snapshot length ${live.snapLength} bytes`,
     );
-    for await (const batch of live.rawBatches()) {
-      for (const raw of batch) {
+    for await (const batch of live.frames()) {
+      for (let i = 0; i < batch.count; i++) {
         if (writer !== undefined) {
-          const flushing = writer.write(raw);
+          const flushing = writer.writeFrom(
+            batch.bytes,
+            batch.offsets[i]!,
+            batch.captured[i]!,
+            batch.lengths[i]!,
+            batch.seconds[i]!,
+            batch.nanos[i]!,
+          );
           if (flushing !== undefined) await flushing;
         }
-        if (print !== undefined) out.writeLine(print(live.decode(raw), () => raw.data));
+        if (print !== undefined) {
+          out.writeLine(print(live.decodeFrame(batch, i), () => batch.data(i)));
+        }
       }
       out.flush(); // live output shows at once, a wake-up's worth at a time
     }

@@ -198,3 +198,112 @@ export const IFREQ = { size: 40, name: 0, flags: 16 } as const;
  * ```
  */
 export const PASSWD = { uid: 16, gid: 20 } as const;
+
+// --- The TPACKET_V3 receive ring and fanout (<linux/if_packet.h>, <sys/mman.h>) ---
+
+/** Socket option: the ring's frame format (int, one of the TPACKET_V* values). */
+export const PACKET_VERSION = 10;
+/** TPACKET_V3: variable-length frames packed into blocks that the kernel retires whole. */
+export const TPACKET_V3 = 2;
+/** Socket option: set up a receive ring (struct tpacket_req3). */
+export const PACKET_RX_RING = 5;
+/** Socket option: bytes of headroom the kernel leaves before each frame's link header. */
+export const PACKET_RESERVE = 12;
+/** Socket option: join a fanout group (int: group id | type << 16). */
+export const PACKET_FANOUT = 18;
+/** Fanout by a hash of the flow's addresses and ports. */
+export const PACKET_FANOUT_HASH = 0;
+/** Fanout flag: reassemble IP fragments before hashing, so a datagram stays in one socket. */
+export const PACKET_FANOUT_FLAG_DEFRAG = 0x8000;
+/** Block or frame status: owned by the kernel. */
+export const TP_STATUS_KERNEL = 0;
+/** Block status: handed to user space. */
+export const TP_STATUS_USER = 1;
+/** Frame status: `tp_vlan_tci` holds a tag the device took off the frame. */
+export const TP_STATUS_VLAN_VALID = 1 << 4;
+/** Frame status: `tp_vlan_tpid` holds that tag's TPID. */
+export const TP_STATUS_VLAN_TPID_VALID = 1 << 6;
+/** Frame offsets and lengths in the ring are multiples of this. */
+export const TPACKET_ALIGNMENT = 16;
+/** mmap protection: readable and writable. */
+export const PROT_READ_WRITE = 0x1 | 0x2;
+/** mmap flags: shared with the kernel. */
+export const MAP_SHARED = 0x01;
+
+/**
+ * struct tpacket_req3 (28 bytes), the argument of PACKET_RX_RING:
+ * ```c
+ * unsigned int tp_block_size;       // 0: a multiple of the page size
+ * unsigned int tp_block_nr;         // 4
+ * unsigned int tp_frame_size;       // 8: only checked, TPACKET_V3 frames vary in size
+ * unsigned int tp_frame_nr;         // 12: block_size / frame_size * block_nr
+ * unsigned int tp_retire_blk_tov;   // 16: ms before a block that is not full is retired
+ * unsigned int tp_sizeof_priv;      // 20
+ * unsigned int tp_feature_req_word; // 24
+ * ```
+ */
+export const TPACKET_REQ3 = {
+  size: 28,
+  blockSize: 0,
+  blockNumber: 4,
+  frameSize: 8,
+  frameNumber: 12,
+  retireTimeout: 16,
+  privateSize: 20,
+  features: 24,
+} as const;
+
+/**
+ * struct tpacket_block_desc with its struct tpacket_hdr_v1 (48 bytes at the start of a block):
+ * ```c
+ * __u32 version;             // 0
+ * __u32 offset_to_priv;      // 4
+ * __u32 block_status;        // 8: TP_STATUS_KERNEL or TP_STATUS_USER
+ * __u32 num_pkts;            // 12
+ * __u32 offset_to_first_pkt; // 16
+ * __u32 blk_len;             // 20
+ * __aligned_u64 seq_num;     // 24
+ * struct tpacket_bd_ts ts_first_pkt, ts_last_pkt; // 32, 40
+ * ```
+ */
+export const TPACKET_BLOCK_DESC = { status: 8, packets: 12, firstPacket: 16, length: 20 } as const;
+
+/**
+ * struct tpacket3_hdr (48 bytes), in front of each frame, followed by a struct sockaddr_ll:
+ * ```c
+ * __u32 tp_next_offset; // 0: from this header to the next one's, 0 for the block's last
+ * __u32 tp_sec;         // 4
+ * __u32 tp_nsec;        // 8
+ * __u32 tp_snaplen;     // 12: bytes captured
+ * __u32 tp_len;         // 16: bytes on the wire
+ * __u32 tp_status;      // 20
+ * __u16 tp_mac;         // 24: from this header to the link-layer header
+ * __u16 tp_net;         // 26: from this header to the network header
+ * __u32 tp_rxhash;      // 28 (struct tpacket_hdr_variant1)
+ * __u32 tp_vlan_tci;    // 32
+ * __u16 tp_vlan_tpid;   // 36
+ * __u16 tp_padding;     // 38
+ * __u8  tp_padding[8];  // 40
+ * // struct sockaddr_ll at TPACKET_ALIGN(sizeof(struct tpacket3_hdr)) = 48
+ * ```
+ */
+export const TPACKET3_HDR = {
+  size: 48,
+  nextOffset: 0,
+  sec: 4,
+  nsec: 8,
+  snaplen: 12,
+  len: 16,
+  status: 20,
+  mac: 24,
+  net: 26,
+  vlanTci: 32,
+  vlanTpid: 36,
+  address: 48,
+} as const;
+
+/**
+ * struct tpacket_stats_v3 (12 bytes), PACKET_STATISTICS on a TPACKET_V3 socket:
+ * `tp_packets` at 0, `tp_drops` at 4, `tp_freeze_q_cnt` (times the ring was full) at 8.
+ */
+export const TPACKET_STATS_V3 = { size: 12, packets: 0, drops: 4, freezes: 8 } as const;

@@ -66,6 +66,8 @@ export const LIBC_SYMBOLS = {
   getpwnam: { parameters: ["buffer"], result: "pointer" },
   /** void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset) */
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  /** int getpagesize(void) */
+  getpagesize: { parameters: [], result: "i32" },
   /** int munmap(void *addr, size_t length) */
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

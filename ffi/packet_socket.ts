@@ -1,7 +1,8 @@
 /**
  * Capture sockets: AF_PACKET for link-layer capture on one interface or all of them, and
- * AF_INET raw sockets for the textbook layer-3 sniffer. Packets are read with `recvmsg` on a
- * non-blocking socket, with nanosecond kernel timestamps from SO_TIMESTAMPNS.
+ * AF_INET raw sockets for the textbook layer-3 sniffer. Packet sockets read a TPACKET_V3
+ * receive ring in place where the kernel sets one up; otherwise packets are read with
+ * `recvmsg` on a non-blocking socket, with nanosecond kernel timestamps from SO_TIMESTAMPNS.
  *
  * @module
  */
@@ -22,6 +23,9 @@ import {
   MSG_TRUNC,
   MSGHDR,
   PACKET_ADD_MEMBERSHIP,
+  PACKET_FANOUT,
+  PACKET_FANOUT_FLAG_DEFRAG,
+  PACKET_FANOUT_HASH,
   PACKET_MR_PROMISC,
   PACKET_MREQ,
   PACKET_OUTGOING,
@@ -42,21 +46,35 @@ import {
 } from "./constants.ts";
 import { EACCES, EAGAIN, EINTR, EPERM, ErrnoError, lastErrno } from "./errno.ts";
 import { interfaceIndex, listInterfaces, type NetworkInterface } from "./interfaces.ts";
+import type { FrameBatch } from "./frame_batch.ts";
 import { libc } from "./libc.ts";
+import {
+  DEFAULT_BLOCK_TIMEOUT_MS,
+  DEFAULT_RING_BYTES,
+  PacketRing,
+  type RingGeometry,
+  SLL2_LENGTH,
+  writeSll2,
+} from "./packet_ring.ts";
 
 /** Largest snapshot length, as libpcap's MAXIMUM_SNAPLEN. */
 export const MAX_SNAP_LENGTH = 262144;
 /** Default snapshot length. */
 export const DEFAULT_SNAP_LENGTH = MAX_SNAP_LENGTH;
 
-/** Length of the SLL2 header snout writes in front of packets captured on all interfaces. */
-const SLL2_LENGTH = 20;
 /** ARPHRD_ type of loopback interfaces. */
 const ARPHRD_LOOPBACK = 772;
 /** ARPHRD_ types whose frames carry an Ethernet header. */
 const ARPHRD_ETHER = 1;
 const CONTROL_LENGTH = 64;
 const BITS_PER_BYTE = 8;
+/** Bytes the recv path reads into before handing out a batch (at least two whole packets). */
+const RECV_BATCH_BYTES = 1024 * 1024;
+/** Frames in the recv path's buffer start at multiples of this. */
+const RECV_ALIGNMENT = 8;
+const TWO_TO_32 = 2 ** 32;
+/** Largest fanout group id. */
+export const MAX_FANOUT_GROUP = 0xffff;
 
 /** The layer-3 protocols a raw AF_INET socket can sniff. */
 export type L3Protocol = keyof typeof IPPROTO;
@@ -73,6 +91,16 @@ export interface PacketSocketOptions {
   bufferSize?: number;
   /** Sniff IPv4 packets of one protocol from the IP header up, through an AF_INET raw socket. */
   l3?: L3Protocol;
+  /**
+   * Read packet sockets through a TPACKET_V3 receive ring (default true). When the kernel
+   * refuses the ring, the socket falls back to recvmsg and says why in `ringError`.
+   */
+  ring?: boolean;
+  /**
+   * Join PACKET_FANOUT group `group` (0 to 65535), which shares the packets among the sockets
+   * in it by a hash of their flow: every packet of a flow reaches the same socket.
+   */
+  fanout?: number;
 }
 
 /** Counters of a capture socket, accumulated over its life. */
@@ -82,15 +110,6 @@ export interface SocketStats {
   /** Packets the kernel dropped for want of buffer room. */
   dropped: number;
 }
-
-/** Receives one packet: the bytes are valid only during the call. */
-export type PacketHandler = (
-  data: Uint8Array,
-  length: number,
-  seconds: number,
-  nanos: number,
-  interfaceIndex: number,
-) => void;
 
 /** Thrown for a capture that cannot start for a reason the user can fix. */
 export class CaptureSetupError extends Error {
@@ -138,19 +157,27 @@ export class PacketSocket {
   readonly snapLength: number;
   /** The interface it is bound to, or undefined for all. */
   readonly interface: NetworkInterface | undefined;
+  /** The receive ring's shape, or undefined where packets are read with recvmsg. */
+  readonly ring: RingGeometry | undefined;
+  /** Why a ring was asked for but not set up, or undefined. */
+  readonly ringError: string | undefined;
   #closed = false;
   #seconds = 0;
   #nanos = 0;
   #stats: SocketStats = { received: 0, dropped: 0 };
+  readonly #ring: PacketRing | undefined;
   readonly #cooked: boolean;
-  readonly #dropOutgoing: (ifindex: number) => boolean;
+  readonly #loopbacks: ReadonlySet<number>;
   // Buffers the kernel writes into: held here for the socket's life.
-  readonly #packet: Uint8Array;
+  readonly #buffer: Uint8Array;
+  readonly #bufferView: DataView;
+  readonly #bufferAddress: number;
   readonly #name = new Uint8Array(SOCKADDR_LL.size);
   readonly #nameView = new DataView(this.#name.buffer);
   readonly #control = new Uint8Array(CONTROL_LENGTH);
   readonly #controlView = new DataView(this.#control.buffer);
   readonly #iov = new Uint8Array(IOVEC.size);
+  readonly #iovView = new DataView(this.#iov.buffer);
   readonly #msg = new Uint8Array(MSGHDR.size);
   readonly #msgView = new DataView(this.#msg.buffer);
   readonly #statsBuffer = new Uint8Array(TPACKET_STATS.size);
@@ -163,18 +190,25 @@ export class PacketSocket {
     iface: NetworkInterface | undefined,
     cooked: boolean,
     loopbacks: ReadonlySet<number>,
+    ring: PacketRing | undefined,
+    ringError: string | undefined,
   ) {
     this.fd = fd;
     this.linkType = linkType;
     this.snapLength = snapLength;
     this.interface = iface;
     this.#cooked = cooked;
-    this.#dropOutgoing = (ifindex) => loopbacks.has(ifindex);
-    const headroom = cooked ? SLL2_LENGTH : 0;
-    this.#packet = new Uint8Array(headroom + snapLength);
-    const iov = new DataView(this.#iov.buffer);
-    iov.setBigUint64(IOVEC.base, pointerValue(this.#packet.subarray(headroom)), true);
-    iov.setBigUint64(IOVEC.len, BigInt(snapLength), true);
+    this.#loopbacks = loopbacks;
+    this.#ring = ring;
+    this.ring = ring?.geometry;
+    this.ringError = ringError;
+    const packetRoom = SLL2_LENGTH + snapLength + RECV_ALIGNMENT;
+    this.#buffer = new Uint8Array(
+      ring === undefined ? Math.max(RECV_BATCH_BYTES, 2 * packetRoom) : 0,
+    );
+    this.#bufferView = new DataView(this.#buffer.buffer);
+    this.#bufferAddress = Number(pointerValue(this.#buffer));
+    this.#iovView.setBigUint64(IOVEC.len, BigInt(snapLength), true);
     const msg = this.#msgView;
     msg.setBigUint64(MSGHDR.name, pointerValue(this.#name), true);
     msg.setBigUint64(MSGHDR.iov, pointerValue(this.#iov), true);
@@ -227,18 +261,48 @@ export class PacketSocket {
       linkType = cooked ? LINKTYPE_LINUX_SLL2 : LINKTYPE_ETHERNET;
     }
     const loopbacks = new Set<number>();
+    let ring: PacketRing | undefined;
     try {
       for (const i of iface === undefined ? listInterfaces() : [iface]) {
         if (i.loopback) loopbacks.add(i.index);
       }
-      const socket = new PacketSocket(fd, linkType, snapLength, iface, cooked, loopbacks);
-      socket.#setInt(SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS");
-      if (options.bufferSize !== undefined) socket.#setBuffer(options.bufferSize);
+      let ringError: string | undefined;
+      if (options.l3 === undefined && (options.ring ?? true)) {
+        // Before bind: until then the socket takes no packets, so none queue outside the ring.
+        try {
+          ring = PacketRing.setUp(fd, {
+            ringBytes: options.bufferSize ?? DEFAULT_RING_BYTES,
+            snapLength,
+            cooked,
+            ethernet: !cooked,
+            loopbacks,
+            blockTimeoutMs: DEFAULT_BLOCK_TIMEOUT_MS,
+          });
+        } catch (error) {
+          if (!(error instanceof ErrnoError)) throw error;
+          ringError = error.message;
+        }
+      }
+      const socket = new PacketSocket(
+        fd,
+        linkType,
+        snapLength,
+        iface,
+        cooked,
+        loopbacks,
+        ring,
+        ringError,
+      );
+      if (ring === undefined) {
+        socket.#setInt(SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS");
+        if (options.bufferSize !== undefined) socket.#setBuffer(options.bufferSize);
+      }
       if (options.l3 !== undefined) {
         if (iface !== undefined) socket.#bindToDevice(iface.name);
       } else {
         socket.#bind(iface?.index ?? 0);
         if (iface !== undefined && (options.promiscuous ?? true)) socket.#promiscuous(iface.index);
+        if (options.fanout !== undefined) socket.#joinFanout(options.fanout);
       }
       if (iface !== undefined && !iface.loopback && linkType === LINKTYPE_ETHERNET) {
         // Interfaces that are not Ethernet-like (tun, ...) deliver raw IP.
@@ -249,6 +313,7 @@ export class PacketSocket {
       }
       return socket;
     } catch (error) {
+      ring?.close();
       c.close(fd);
       throw error;
     }
@@ -299,6 +364,11 @@ export class PacketSocket {
     }
   }
 
+  #joinFanout(group: number): void {
+    const mode = (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
+    this.#setInt(SOL_PACKET, PACKET_FANOUT, (group & MAX_FANOUT_GROUP) | mode, "PACKET_FANOUT");
+  }
+
   /** The ARPHRD_ type of the bound interface, from the socket's own address. */
   #hardwareType(): number | undefined {
     const address = new Uint8Array(SOCKADDR_LL.size);
@@ -309,68 +379,54 @@ export class PacketSocket {
   }
 
   /**
-   * Receives every packet queued on the socket, up to `max`, calling `onPacket` for each; stops
-   * at EAGAIN. Returns how many packets it handed out and whether the queue was found empty.
-   * EINTR is retried.
+   * Fills `batch` with up to `max` packets the socket holds and returns how many: 0 when it
+   * holds none (the ring has no block ready, or recvmsg met EAGAIN), so the caller can wait for
+   * the next wake-up. From the ring, the batch points into the ring's memory and is valid until
+   * the next read or `close()`; from recvmsg, into a buffer the next read reuses. EINTR is
+   * retried.
    */
-  drain(onPacket: PacketHandler, max: number): { count: number; empty: boolean } {
+  read(batch: FrameBatch, max: number): number {
+    if (this.#ring !== undefined) return this.#ring.read(batch, max);
     const c = libc();
     const fd = this.fd;
     const msg = this.#msg;
     const msgView = this.#msgView;
-    const packet = this.#packet;
+    const iov = this.#iovView;
+    const name = this.#nameView;
+    const buffer = this.#buffer;
     const headroom = this.#cooked ? SLL2_LENGTH : 0;
-    let count = 0;
-    while (count < max) {
+    const room = headroom + this.snapLength;
+    const packetSocket = this.linkType !== LINKTYPE_IPV4;
+    batch.reset(buffer, this.#bufferView);
+    let used = 0;
+    while (batch.count < max && used + room <= buffer.length) {
+      const address = this.#bufferAddress + used + headroom;
+      iov.setUint32(IOVEC.base, address % TWO_TO_32, true);
+      iov.setUint32(IOVEC.base + 4, Math.floor(address / TWO_TO_32), true);
       msgView.setUint32(MSGHDR.namelen, SOCKADDR_LL.size, true);
       msgView.setUint32(MSGHDR.controllen, CONTROL_LENGTH, true);
       msgView.setUint32(MSGHDR.controllen + 4, 0, true);
       const result = c.recvmsg(fd, msg, MSG_TRUNC);
       if (result < 0) {
         const errno = lastErrno();
-        if (errno === EAGAIN) return { count, empty: true };
+        if (errno === EAGAIN) break;
         if (errno === EINTR) continue;
         throw new ErrnoError("Cannot receive a packet", "recvmsg", errno);
       }
-      const name = this.#nameView;
-      const ifindex = this.linkType === LINKTYPE_IPV4
-        ? 0
-        : name.getInt32(SOCKADDR_LL.ifindex, true);
+      const ifindex = packetSocket ? name.getInt32(SOCKADDR_LL.ifindex, true) : 0;
       if (
-        this.linkType !== LINKTYPE_IPV4 && name.getUint8(SOCKADDR_LL.pkttype) === PACKET_OUTGOING &&
-        this.#dropOutgoing(ifindex)
+        packetSocket && name.getUint8(SOCKADDR_LL.pkttype) === PACKET_OUTGOING &&
+        this.#loopbacks.has(ifindex)
       ) {
         continue; // lo shows every packet twice, outgoing and incoming: keep one, as libpcap does
       }
       const captured = Math.min(result, this.snapLength);
-      if (headroom > 0) this.#writeSll2(ifindex);
+      if (headroom > 0) writeSll2(this.#bufferView, used, name, 0, ifindex);
       this.#readTimestamp();
-      onPacket(
-        packet.subarray(0, headroom + captured),
-        headroom + result,
-        this.#seconds,
-        this.#nanos,
-        ifindex,
-      );
-      count++;
+      batch.push(used, headroom + captured, headroom + result, this.#seconds, this.#nanos, ifindex);
+      used += (headroom + captured + RECV_ALIGNMENT - 1) & -RECV_ALIGNMENT;
     }
-    return { count, empty: false };
-  }
-
-  /** Fills the SLL2 header in front of a cooked packet from the sockaddr_ll the kernel gave. */
-  #writeSll2(ifindex: number): void {
-    const header = new DataView(this.#packet.buffer, 0, SLL2_LENGTH);
-    const name = this.#nameView;
-    header.setUint16(0, htons(name.getUint16(SOCKADDR_LL.protocol, true)));
-    header.setUint16(2, 0);
-    header.setUint32(4, ifindex);
-    header.setUint16(8, name.getUint16(SOCKADDR_LL.hatype, true));
-    header.setUint8(10, name.getUint8(SOCKADDR_LL.pkttype));
-    const halen = Math.min(name.getUint8(SOCKADDR_LL.halen), 8);
-    header.setUint8(11, halen);
-    for (let i = 0; i < 8; i++) {
-      header.setUint8(12 + i, i < halen ? name.getUint8(SOCKADDR_LL.addr + i) : 0);
-    }
+    return batch.count;
   }
 
   /** Sets #seconds and #nanos from the last packet's SCM_TIMESTAMPNS, or the current time. */
@@ -431,11 +487,15 @@ export class PacketSocket {
     return { ...this.#stats };
   }
 
-  /** Closes the socket (after a last read of its counters); a second call does nothing. */
+  /**
+   * Closes the socket (after a last read of its counters) and unmaps its ring; a second call
+   * does nothing.
+   */
   close(): void {
     if (this.#closed) return;
     this.stats();
     this.#closed = true;
+    this.#ring?.close();
     libc().close(this.fd);
   }
 

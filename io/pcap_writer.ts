@@ -182,11 +182,29 @@ export class PcapWriter {
    * @throws {Error} When the writer is closed.
    */
   write(packet: PcapPacket): Promise<void> | void {
+    const data = packet.data;
+    return this.writeFrom(data, 0, data.length, packet.length, packet.seconds, packet.nanos);
+  }
+
+  /**
+   * Adds one packet from `captured` bytes of `bytes` at `start`, cut to the snap length: for
+   * frames read in place, such as a live capture's batches. Returns a promise only when the
+   * buffer was handed to the output; await it to keep memory flat.
+   *
+   * @throws {Error} When the writer is closed.
+   */
+  writeFrom(
+    bytes: Uint8Array,
+    start: number,
+    captured: number,
+    length: number,
+    seconds: number,
+    nanos: number,
+  ): Promise<void> | void {
     if (this.#closing !== undefined) {
       throw new Error("Cannot write packet: the pcap writer is closed");
     }
-    const data = packet.data;
-    const captured = data.length < this.#snapLength ? data.length : this.#snapLength;
+    if (captured > this.#snapLength) captured = this.#snapLength;
     const needed = PCAP_RECORD_HEADER_LENGTH + captured +
       (this.#headerWritten ? 0 : PCAP_FILE_HEADER_LENGTH);
     let flushed: Promise<void> | undefined;
@@ -199,17 +217,10 @@ export class PcapWriter {
       }
     }
     if (!this.#headerWritten) this.#writeFileHeader();
-    const fraction = this.#nanosecond ? packet.nanos : Math.floor(packet.nanos / NANOS_PER_MICRO);
-    writePcapRecordHeader(
-      this.#view,
-      this.#used,
-      packet.seconds,
-      fraction,
-      captured,
-      packet.length,
-    );
+    const fraction = this.#nanosecond ? nanos : Math.floor(nanos / NANOS_PER_MICRO);
+    writePcapRecordHeader(this.#view, this.#used, seconds, fraction, captured, length);
     this.#used += PCAP_RECORD_HEADER_LENGTH;
-    this.#buffer.set(captured === data.length ? data : data.subarray(0, captured), this.#used);
+    this.#buffer.set(bytes.subarray(start, start + captured), this.#used);
     this.#used += captured;
     if (this.#buffer.length > BUFFER_LENGTH) flushed = this.#handOff();
     return flushed;

@@ -1,0 +1,331 @@
+/**
+ * The TPACKET_V3 receive ring of a packet socket: blocks of frames that the kernel fills in
+ * memory shared with this process and hands over whole, read in place and handed back once
+ * processed. One system call per wake-up instead of one per packet.
+ *
+ * @module
+ */
+
+import {
+  MAP_SHARED,
+  PACKET_OUTGOING,
+  PACKET_RESERVE,
+  PACKET_RX_RING,
+  PACKET_VERSION,
+  PROT_READ_WRITE,
+  SOCKADDR_LL,
+  SOL_PACKET,
+  TP_STATUS_KERNEL,
+  TP_STATUS_USER,
+  TP_STATUS_VLAN_TPID_VALID,
+  TP_STATUS_VLAN_VALID,
+  TPACKET3_HDR,
+  TPACKET_BLOCK_DESC,
+  TPACKET_REQ3,
+  TPACKET_V3,
+} from "./constants.ts";
+import { ErrnoError, lastErrno } from "./errno.ts";
+import type { FrameBatch } from "./frame_batch.ts";
+import { libc } from "./libc.ts";
+
+/** Ring size when none is asked for: room for about 200,000 small frames. */
+export const DEFAULT_RING_BYTES = 32 * 1024 * 1024;
+/** Largest block: a block is handed over whole, so smaller ones reach user space sooner. */
+const MAX_BLOCK_BYTES = 1024 * 1024;
+/** Fewest blocks: one being read, one being filled, one spare. */
+const MIN_BLOCKS = 3;
+/** Blocks are made smaller, down to a page, until a ring has at least this many. */
+const PREFERRED_BLOCKS = 8;
+/** The kernel's bytes in front of a frame's data: tpacket3_hdr, sockaddr_ll, alignment. */
+const FRAME_OVERHEAD = 128;
+/** Bytes of the block descriptor at the start of each block. */
+const BLOCK_HEADER_BYTES = 48;
+/** tp_frame_size: TPACKET_V3 frames vary in size; the kernel only checks this one. */
+const NOMINAL_FRAME_BYTES = 2048;
+/** How long a block that is not full waits before the kernel hands it over anyway. */
+export const DEFAULT_BLOCK_TIMEOUT_MS = 50;
+/** Length of the SLL2 header written in front of cooked frames. */
+export const SLL2_LENGTH = 20;
+/** Length of an 802.1Q tag put back into a frame the device took it from. */
+export const VLAN_TAG_LENGTH = 4;
+const ETHERNET_ADDRESSES_LENGTH = 12;
+const TPID_8021Q = 0x8100;
+const SLL2_ADDRESS_LENGTH = 8;
+
+/** The shape of a ring: what PACKET_RX_RING is asked for. */
+export interface RingGeometry {
+  blockSize: number;
+  blockCount: number;
+  frameSize: number;
+  frameCount: number;
+}
+
+/**
+ * Chooses block size and count for a ring of about `ringBytes` that must hold frames of
+ * `snapLength` bytes: blocks of at most 1 MiB (a power of two, a multiple of the page size, big
+ * enough for one whole frame), eight or more of them where the ring is big enough, and never
+ * fewer than three.
+ *
+ * @example A 32 MiB ring for full-size frames
+ * ```ts
+ * import { ringGeometry } from "./packet_ring.ts";
+ * import assert from "node:assert/strict";
+ * const ring = ringGeometry(32 * 1024 * 1024, 262144, 4096);
+ * assert.equal(ring.blockSize * ring.blockCount, 32 * 1024 * 1024);
+ * ```
+ */
+export function ringGeometry(
+  ringBytes: number,
+  snapLength: number,
+  pageSize: number,
+): RingGeometry {
+  let blockSize = pageSize;
+  const frameRoom = BLOCK_HEADER_BYTES + FRAME_OVERHEAD + SLL2_LENGTH + snapLength;
+  while (blockSize < frameRoom) blockSize *= 2;
+  while (blockSize * 2 <= MAX_BLOCK_BYTES && blockSize * 2 * PREFERRED_BLOCKS <= ringBytes) {
+    blockSize *= 2;
+  }
+  const blockCount = Math.max(MIN_BLOCKS, Math.floor(ringBytes / blockSize));
+  const frameSize = Math.min(NOMINAL_FRAME_BYTES, blockSize);
+  return { blockSize, blockCount, frameSize, frameCount: (blockSize / frameSize) * blockCount };
+}
+
+/** How a ring is set up on a packet socket. */
+export interface RingOptions {
+  /** Total bytes of the ring (rounded to whole blocks). */
+  ringBytes: number;
+  /** Frames are cut to this many bytes (the link-layer header included). */
+  snapLength: number;
+  /** Frames carry no link-layer header: write an SLL2 header in front of each. */
+  cooked: boolean;
+  /** Frames are Ethernet: put back VLAN tags the device took off. */
+  ethernet: boolean;
+  /** Interfaces whose outgoing frames to skip (loopbacks show each packet twice). */
+  loopbacks: ReadonlySet<number>;
+  /** Milliseconds before a block that is not full is handed over. */
+  blockTimeoutMs: number;
+}
+
+/**
+ * Writes an SLL2 header at `at` in `target` from the struct sockaddr_ll at `address` in
+ * `source`, as libpcap builds it for captures on all interfaces.
+ *
+ * @example The header of a frame from interface 2
+ * ```ts
+ * import { writeSll2 } from "./packet_ring.ts";
+ * import assert from "node:assert/strict";
+ * const address = new DataView(new ArrayBuffer(20));
+ * address.setUint16(2, 0x0008, true); // sll_protocol 0x0800, big-endian in memory
+ * const header = new DataView(new ArrayBuffer(20));
+ * writeSll2(header, 0, address, 0, 2);
+ * assert.equal(header.getUint16(0), 0x0800);
+ * assert.equal(header.getUint32(4), 2);
+ * ```
+ */
+export function writeSll2(
+  target: DataView,
+  at: number,
+  source: DataView,
+  address: number,
+  ifindex: number,
+): void {
+  target.setUint16(at, source.getUint16(address + SOCKADDR_LL.protocol, false));
+  target.setUint16(at + 2, 0);
+  target.setUint32(at + 4, ifindex);
+  target.setUint16(at + 8, source.getUint16(address + SOCKADDR_LL.hatype, true));
+  target.setUint8(at + 10, source.getUint8(address + SOCKADDR_LL.pkttype));
+  const halen = Math.min(source.getUint8(address + SOCKADDR_LL.halen), SLL2_ADDRESS_LENGTH);
+  target.setUint8(at + 11, halen);
+  for (let i = 0; i < SLL2_ADDRESS_LENGTH; i++) {
+    target.setUint8(at + 12 + i, i < halen ? source.getUint8(address + SOCKADDR_LL.addr + i) : 0);
+  }
+}
+
+function setInt(fd: number, name: number, value: number, label: string): void {
+  const buffer = new Uint8Array(4);
+  new DataView(buffer.buffer).setInt32(0, value, true);
+  if (libc().setsockopt(fd, SOL_PACKET, name, buffer, buffer.length) < 0) {
+    throw new ErrnoError(`Cannot set ${label}`, "setsockopt", lastErrno());
+  }
+}
+
+/**
+ * A TPACKET_V3 receive ring mapped into this process. Frames are read in place: a
+ * {@linkcode FrameBatch} from {@linkcode PacketRing.read} points into the ring and stays valid
+ * until the next read or `close()`, when its block goes back to the kernel.
+ */
+export class PacketRing {
+  /** The ring's geometry. */
+  readonly geometry: RingGeometry;
+  readonly #pointer: Deno.PointerObject;
+  readonly #length: number;
+  #memory: ArrayBuffer;
+  readonly #bytes: Uint8Array;
+  readonly #view: DataView;
+  readonly #options: RingOptions;
+  /** The block to look at next. */
+  #next = 0;
+  /** The block handed out by the last read, or -1. */
+  #held = -1;
+  /** Frames of the held block not yet handed out, and where the next one starts. */
+  #remaining = 0;
+  #cursor = 0;
+  #closed = false;
+
+  private constructor(
+    pointer: Deno.PointerObject,
+    geometry: RingGeometry,
+    options: RingOptions,
+  ) {
+    this.#pointer = pointer;
+    this.geometry = geometry;
+    this.#length = geometry.blockSize * geometry.blockCount;
+    this.#memory = Deno.UnsafePointerView.getArrayBuffer(pointer, this.#length);
+    this.#bytes = new Uint8Array(this.#memory);
+    this.#view = new DataView(this.#memory);
+    this.#options = options;
+  }
+
+  /**
+   * Sets up a ring on packet socket `fd`, which must not be bound to a protocol yet (so that
+   * nothing is queued outside the ring), and maps it.
+   *
+   * @throws {ErrnoError} When the kernel refuses TPACKET_V3, the ring or the mapping.
+   */
+  static setUp(fd: number, options: RingOptions): PacketRing {
+    const c = libc();
+    const geometry = ringGeometry(options.ringBytes, options.snapLength, c.getpagesize());
+    setInt(fd, PACKET_VERSION, TPACKET_V3, "TPACKET_V3");
+    setInt(
+      fd,
+      PACKET_RESERVE,
+      options.cooked ? SLL2_LENGTH : options.ethernet ? VLAN_TAG_LENGTH : 0,
+      "the ring's headroom",
+    );
+    const request = new Uint8Array(TPACKET_REQ3.size);
+    const view = new DataView(request.buffer);
+    view.setUint32(TPACKET_REQ3.blockSize, geometry.blockSize, true);
+    view.setUint32(TPACKET_REQ3.blockNumber, geometry.blockCount, true);
+    view.setUint32(TPACKET_REQ3.frameSize, geometry.frameSize, true);
+    view.setUint32(TPACKET_REQ3.frameNumber, geometry.frameCount, true);
+    view.setUint32(TPACKET_REQ3.retireTimeout, options.blockTimeoutMs, true);
+    if (c.setsockopt(fd, SOL_PACKET, PACKET_RX_RING, request, request.length) < 0) {
+      throw new ErrnoError("Cannot set up the receive ring", "setsockopt", lastErrno());
+    }
+    const length = geometry.blockSize * geometry.blockCount;
+    const pointer = c.mmap(null, BigInt(length), PROT_READ_WRITE, MAP_SHARED, fd, 0n);
+    // MAP_FAILED is (void *)-1.
+    if (pointer === null || Deno.UnsafePointer.value(pointer) === 2n ** 64n - 1n) {
+      throw new ErrnoError("Cannot map the receive ring", "mmap", lastErrno());
+    }
+    return new PacketRing(pointer, geometry, options);
+  }
+
+  /**
+   * Fills `batch` with up to `max` frames of the next block the kernel has handed over, after
+   * giving back the block of the previous read. Returns how many frames it holds: 0 when no
+   * block is ready.
+   */
+  read(batch: FrameBatch, max: number): number {
+    batch.reset(this.#bytes, this.#view);
+    if (this.#closed) return 0;
+    const view = this.#view;
+    const { blockSize, blockCount } = this.geometry;
+    while (true) {
+      if (this.#held >= 0 && this.#remaining === 0) {
+        view.setUint32(this.#held * blockSize + TPACKET_BLOCK_DESC.status, TP_STATUS_KERNEL, true);
+        this.#held = -1;
+      }
+      if (this.#held < 0) {
+        const block = this.#next * blockSize;
+        if ((view.getUint32(block + TPACKET_BLOCK_DESC.status, true) & TP_STATUS_USER) === 0) {
+          return 0;
+        }
+        this.#held = this.#next;
+        this.#next = (this.#next + 1) % blockCount;
+        this.#remaining = view.getUint32(block + TPACKET_BLOCK_DESC.packets, true);
+        this.#cursor = block + view.getUint32(block + TPACKET_BLOCK_DESC.firstPacket, true);
+      }
+      this.#walk(batch, max);
+      if (batch.count > 0) return batch.count;
+    }
+  }
+
+  /** Hands out frames of the held block until it or `max` runs out. */
+  #walk(batch: FrameBatch, max: number): void {
+    const view = this.#view;
+    const { snapLength, cooked, ethernet, loopbacks } = this.#options;
+    const blockEnd = (this.#held + 1) * this.geometry.blockSize;
+    let cursor = this.#cursor;
+    let remaining = this.#remaining;
+    while (remaining > 0 && batch.count < max) {
+      const header = cursor;
+      const next = view.getUint32(header + TPACKET3_HDR.nextOffset, true);
+      remaining--;
+      cursor = next === 0 ? blockEnd : header + next;
+      const address = header + TPACKET3_HDR.address;
+      const ifindex = view.getInt32(address + SOCKADDR_LL.ifindex, true);
+      if (
+        view.getUint8(address + SOCKADDR_LL.pkttype) === PACKET_OUTGOING && loopbacks.has(ifindex)
+      ) {
+        continue; // lo shows every packet twice, outgoing and incoming: keep one, as libpcap does
+      }
+      let start = header + view.getUint16(header + TPACKET3_HDR.mac, true);
+      let captured = view.getUint32(header + TPACKET3_HDR.snaplen, true);
+      if (captured > snapLength) captured = snapLength;
+      let length = view.getUint32(header + TPACKET3_HDR.len, true);
+      if (cooked) {
+        start -= SLL2_LENGTH;
+        writeSll2(view, start, view, address, ifindex);
+        captured += SLL2_LENGTH;
+        length += SLL2_LENGTH;
+      } else if (
+        ethernet && captured >= ETHERNET_ADDRESSES_LENGTH &&
+        (view.getUint32(header + TPACKET3_HDR.status, true) & TP_STATUS_VLAN_VALID) !== 0
+      ) {
+        start = this.#restoreVlanTag(header, start);
+        captured += VLAN_TAG_LENGTH;
+        length += VLAN_TAG_LENGTH;
+      }
+      batch.push(
+        start,
+        captured,
+        length,
+        view.getUint32(header + TPACKET3_HDR.sec, true),
+        view.getUint32(header + TPACKET3_HDR.nsec, true),
+        ifindex,
+      );
+    }
+    this.#cursor = cursor;
+    this.#remaining = remaining;
+  }
+
+  /**
+   * Puts back the 802.1Q tag the device stripped (as libpcap does): the two MAC addresses move
+   * four bytes earlier, into the headroom, and the tag goes after them. Returns the new start.
+   */
+  #restoreVlanTag(header: number, start: number): number {
+    const view = this.#view;
+    const status = view.getUint32(header + TPACKET3_HDR.status, true);
+    const tpid = (status & TP_STATUS_VLAN_TPID_VALID) !== 0
+      ? view.getUint16(header + TPACKET3_HDR.vlanTpid, true)
+      : TPID_8021Q;
+    const tci = view.getUint32(header + TPACKET3_HDR.vlanTci, true) & 0xffff;
+    const to = start - VLAN_TAG_LENGTH;
+    this.#bytes.copyWithin(to, start, start + ETHERNET_ADDRESSES_LENGTH);
+    view.setUint16(to + ETHERNET_ADDRESSES_LENGTH, tpid);
+    view.setUint16(to + ETHERNET_ADDRESSES_LENGTH + 2, tci);
+    return to;
+  }
+
+  /**
+   * Unmaps the ring. Batches that still point into it are detached first, so a late read finds
+   * no bytes instead of unmapped memory. Safe to call twice.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#memory.transfer(0);
+    libc().munmap(this.#pointer, BigInt(this.#length));
+  }
+}
