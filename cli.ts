@@ -17,7 +17,9 @@ import { decodeCursor } from "./io/read_capture.ts";
 import { feedParser } from "./io/read_records.ts";
 import type { RecordCursor } from "./parsers/capture_format.ts";
 import { isSupportedLinkType, linkTypeName } from "./parsers/link_type.ts";
-import { capture, type LiveCapture } from "./ffi/capture.ts";
+import { capture, type CaptureOptions, type CaptureStats } from "./ffi/capture.ts";
+import type { RingGeometry } from "./ffi/packet_ring.ts";
+import { CapturePool } from "./io/capture_pool.ts";
 import { listInterfaces } from "./ffi/interfaces.ts";
 import { type L3Protocol, MAX_SNAP_LENGTH } from "./ffi/packet_socket.ts";
 import { dropPrivileges, effectiveUserId, resolveUser, type UserIds } from "./ffi/privileges.ts";
@@ -48,7 +50,11 @@ Live capture:
                        raw AF_INET socket (as the textbook sniffers do)
   -p, --no-promiscuous  do not put the interface in promiscuous mode
   -s, --snapshot-length LEN  keep at most LEN bytes of each packet (default 262144)
-  -B, --buffer-size KIB  kernel receive buffer, in KiB
+  -B, --buffer-size KIB  size of the receive ring (or, without one, of the socket's receive
+                       buffer), in KiB; default 32768
+      --workers N      capture with N sockets in a PACKET_FANOUT group, one per worker thread,
+                       shared by flow; output stays in frame-number order
+      --no-ring        read packets with recvmsg instead of a TPACKET_V3 receive ring
   -Z, --user USER      after opening the socket, drop to USER (default: the user who ran sudo;
                        -Z root keeps root)
 
@@ -77,6 +83,8 @@ interface CliOptions {
   json: boolean;
   verbose: boolean;
   hex: number;
+  workers: number;
+  ring: boolean;
   help: boolean;
   version: boolean;
 }
@@ -90,6 +98,8 @@ function parsePositive(text: string, what: string, max = Number.MAX_SAFE_INTEGER
 }
 
 const L3_PROTOCOLS: readonly L3Protocol[] = ["tcp", "udp", "icmp"];
+/** Most --workers. */
+const MAX_WORKERS = 64;
 /** Largest -B, in KiB: 1 GiB. */
 const MAX_BUFFER_KIB = 1024 * 1024;
 
@@ -116,6 +126,8 @@ function parseOptions(args: string[]): CliOptions {
         "snapshot-length": { type: "string", short: "s" },
         "buffer-size": { type: "string", short: "B" },
         user: { type: "string", short: "Z" },
+        workers: { type: "string" },
+        "no-ring": { type: "boolean" },
       },
     });
   } catch (error) {
@@ -131,6 +143,8 @@ function parseOptions(args: string[]): CliOptions {
     version: values.version ?? false,
     listInterfaces: values["list-interfaces"] ?? false,
     promiscuous: !(values["no-promiscuous"] ?? false),
+    workers: 1,
+    ring: !(values["no-ring"] ?? false),
   };
   if (values.interface !== undefined) options.interface = values.interface;
   if (values.user !== undefined) options.user = values.user;
@@ -157,8 +171,16 @@ function parseOptions(args: string[]): CliOptions {
       ["-s", values["snapshot-length"]],
       ["-B", values["buffer-size"]],
       ["-Z", values.user],
+      ["--workers", values.workers],
+      ["--no-ring", values["no-ring"]],
     ].find(([, value]) => value !== undefined);
     if (live !== undefined) throw new UsageError(`${live[0]} is for live capture, not with -r`);
+  }
+  if (values.workers !== undefined) {
+    options.workers = parsePositive(values.workers, "worker count", MAX_WORKERS);
+    if (options.l3 !== undefined && options.workers > 1) {
+      throw new UsageError("--workers shares packets among packet sockets: not with --l3");
+    }
   }
   if (values.read !== undefined) options.read = values.read;
   if (values.write !== undefined) options.write = values.write;
@@ -311,9 +333,8 @@ function userToBecome(options: CliOptions): UserIds | undefined {
   return Number(uid) === 0 ? undefined : { uid: Number(uid), gid: Number(gid) };
 }
 
-/** Stops `live` on Ctrl-C and SIGTERM; returns what removes the handlers. */
-function stopOnSignals(live: LiveCapture): () => void {
-  const stop = () => live.close();
+/** Calls `stop` on Ctrl-C and SIGTERM; returns what removes the handlers. */
+function stopOnSignals(stop: () => void): () => void {
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, stop);
   return () => {
@@ -321,34 +342,78 @@ function stopOnSignals(live: LiveCapture): () => void {
   };
 }
 
-async function captureLive(options: CliOptions): Promise<number> {
-  const printing = printOptions(options);
-  const print = printing === undefined ? undefined : makePrinter(printing);
-  const live = capture({
+/** The socket options the flags ask for. */
+function socketOptions(options: CliOptions): CaptureOptions {
+  return {
     ...(options.interface === undefined ? {} : { interface: options.interface }),
     ...(options.l3 === undefined ? {} : { l3: options.l3 }),
-    ...(options.count === undefined ? {} : { count: options.count }),
     ...(options.snapLength === undefined ? {} : { snapLength: options.snapLength }),
     ...(options.bufferKiB === undefined ? {} : { bufferSize: options.bufferKiB * 1024 }),
     promiscuous: options.promiscuous,
+    ring: options.ring,
+  };
+}
+
+/** The lines on stderr as capture starts: tcpdump's "listening on", and with -v how it reads. */
+function announce(
+  options: CliOptions,
+  socket: { linkType: number; snapLength: number; ring?: RingGeometry; ringError?: string },
+): void {
+  const where = options.interface ?? "all interfaces";
+  console.error(
+    `listening on ${where}, link-type ${linkTypeName(socket.linkType)}, snapshot length ` +
+      `${socket.snapLength} bytes`,
+  );
+  if (!options.verbose) return;
+  const workers = options.workers > 1 ? `, ${options.workers} sockets in a fanout group` : "";
+  if (socket.ring !== undefined) {
+    const { blockSize, blockCount } = socket.ring;
+    console.error(
+      `reading a TPACKET_V3 ring of ${blockCount} blocks of ${blockSize / 1024} KiB${workers}`,
+    );
+  } else if (socket.ringError !== undefined) {
+    console.error(`no receive ring (${socket.ringError}): reading with recvmsg${workers}`);
+  } else {
+    console.error(`reading with recvmsg${workers}`);
+  }
+}
+
+/** Opens the -w file once privileges are dropped. */
+function createWriter(
+  options: CliOptions,
+  socket: { linkType: number; snapLength: number },
+): Promise<PcapWriter> | undefined {
+  if (options.write === undefined) return undefined;
+  return PcapWriter.create(options.write, {
+    linkType: socket.linkType,
+    snapLength: socket.snapLength,
+    nanosecond: true,
   });
-  const removeHandlers = stopOnSignals(live);
+}
+
+/** tcpdump's closing counters, on stderr. */
+function printStats(stats: CaptureStats): void {
+  console.error(`${stats.captured} packets captured`);
+  console.error(`${stats.received} packets received by filter`);
+  console.error(`${stats.dropped} packets dropped by kernel`);
+}
+
+async function captureLive(options: CliOptions): Promise<number> {
+  if (options.workers > 1) return await captureWithWorkers(options);
+  const printing = printOptions(options);
+  const print = printing === undefined ? undefined : makePrinter(printing);
+  const live = capture({
+    ...socketOptions(options),
+    ...(options.count === undefined ? {} : { count: options.count }),
+  });
+  const removeHandlers = stopOnSignals(() => live.close());
   const out = new OutputWriter(Deno.stdout);
   let writer: PcapWriter | undefined;
   try {
     const user = userToBecome(options);
     if (user !== undefined) dropPrivileges(user);
-    if (options.write !== undefined) {
-      writer = await PcapWriter.create(options.write, {
-        linkType: live.linkType,
-        snapLength: live.snapLength,
-        nanosecond: true,
-      });
-    }
-    console.error(
-      `listening on ${live.interfaceName ?? "all interfaces"}, link-type ` +
-        `${linkTypeName(live.linkType)}, snapshot length ${live.snapLength} bytes`,
-    );
+    writer = await createWriter(options, live);
+    announce(options, live);
     for await (const batch of live.frames()) {
       for (let i = 0; i < batch.count; i++) {
         if (writer !== undefined) {
@@ -375,10 +440,48 @@ async function captureLive(options: CliOptions): Promise<number> {
     live.close();
     if (!out.closed) flushQuietly(out);
     await writer?.close();
-    const stats = live.stats();
-    console.error(`${stats.captured} packets captured`);
-    console.error(`${stats.received} packets received by filter`);
-    console.error(`${stats.dropped} packets dropped by kernel`);
+    printStats(live.stats());
+  }
+  return 0;
+}
+
+/** `--workers N`: N sockets in a fanout group, each read, decoded and printed by a worker. */
+async function captureWithWorkers(options: CliOptions): Promise<number> {
+  const printing = printOptions(options);
+  const pool = await CapturePool.open({
+    workers: options.workers,
+    capture: socketOptions(options),
+    ...(options.count === undefined ? {} : { count: options.count }),
+    ...(printing === undefined ? {} : { print: printing }),
+    write: options.write !== undefined,
+  });
+  const removeHandlers = stopOnSignals(() => pool.stop());
+  const out = new OutputWriter(Deno.stdout);
+  let writer: PcapWriter | undefined;
+  let stats: CaptureStats = { captured: 0, received: 0, dropped: 0 };
+  try {
+    const user = userToBecome(options);
+    if (user !== undefined) dropPrivileges(user);
+    writer = await createWriter(options, pool.opened);
+    announce(options, pool.opened);
+    stats = await pool.run(async (batch) => {
+      if (batch.records !== undefined) await writer?.writeRecords(batch.records);
+      if (batch.text !== undefined && !out.closed) {
+        try {
+          out.writeBytes(batch.text);
+          out.flush();
+        } catch (error) {
+          if (!(error instanceof OutputClosedError)) throw error;
+          pool.stop(); // the reader went away: end as tcpdump does
+        }
+      }
+    });
+  } finally {
+    removeHandlers();
+    pool.close();
+    if (!out.closed) flushQuietly(out);
+    await writer?.close();
+    printStats(stats);
   }
   return 0;
 }

@@ -25,6 +25,8 @@ import {
 const MAX_BATCH = 4096;
 /** How long one idle wait lasts, so that close() and aborts are seen promptly. */
 const IDLE_WAIT_MS = 100;
+/** While packets keep coming, the event loop gets a turn this often (ms). */
+const TURN_MS = 50;
 /** Nanosecond timestamps: nine decimal digits. */
 const NANO_DIGITS = 9;
 const L3_PROTOCOLS = new Set(["tcp", "udp", "icmp"]);
@@ -176,12 +178,19 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
       // being filled is retired within its timeout, so reading goes on that long.
       const flushMs = socket.ring === undefined ? 0 : 2 * DEFAULT_BLOCK_TIMEOUT_MS;
       let flushUntil = Infinity;
+      let lastTurn = performance.now();
       while (this.#captured < this.#count) {
         if (this.#closing && flushUntil === Infinity) flushUntil = Date.now() + flushMs;
         const room = Math.min(MAX_BATCH, this.#count - this.#captured);
         if (socket.read(batch, room) > 0) {
           this.#captured += batch.count;
           yield batch;
+          if (performance.now() - lastTurn > TURN_MS) {
+            // Under a steady flood reads never come back empty: let timers, signals and
+            // messages run now and then.
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            lastTurn = performance.now();
+          }
           continue;
         }
         const left = flushUntil - Date.now();
@@ -225,11 +234,12 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
 
   /**
    * Decodes frame `i` of a batch from {@linkcode LiveCapture.frames} in place, as the next
-   * frame of this capture. The record holds no reference to the batch's bytes.
+   * frame of this capture (or as frame `number`). The record holds no reference to the batch's
+   * bytes.
    */
-  decodeFrame(batch: FrameBatch, i: number): PacketRecord {
+  decodeFrame(batch: FrameBatch, i: number, number: number = ++this.#number): PacketRecord {
     const frame: Frame = {
-      number: ++this.#number,
+      number,
       time: formatTime(batch.seconds[i]!, batch.nanos[i]!, NANO_DIGITS),
       length: batch.lengths[i]!,
       captured: batch.captured[i]!,

@@ -229,3 +229,43 @@ export class OutputWriter {
     }
   }
 }
+
+/**
+ * A {@linkcode SyncWriter} that keeps what is written in one growing buffer: how a worker
+ * collects a batch's encoded text before it sends it back.
+ *
+ * @example Collect two writes
+ * ```ts
+ * import { ByteCollector } from "./output.ts";
+ * import assert from "node:assert/strict";
+ * const collector = new ByteCollector();
+ * collector.writeSync(new Uint8Array([1, 2]));
+ * collector.writeSync(new Uint8Array([3]));
+ * assert.deepEqual([...collector.take()], [1, 2, 3]);
+ * ```
+ */
+export class ByteCollector implements SyncWriter {
+  /** The buffer; its first `used` bytes are the output. */
+  bytes: Uint8Array = new Uint8Array(1 << 22);
+  /** Bytes collected so far. */
+  used = 0;
+
+  /** Appends a chunk, growing the buffer when it is full. */
+  writeSync(chunk: Uint8Array): number {
+    if (this.used + chunk.length > this.bytes.length) {
+      const bigger = new Uint8Array(Math.max(this.bytes.length * 2, this.used + chunk.length));
+      bigger.set(this.bytes.subarray(0, this.used));
+      this.bytes = bigger;
+    }
+    this.bytes.set(chunk, this.used);
+    this.used += chunk.length;
+    return chunk.length;
+  }
+
+  /** A copy of what was collected; the collector starts empty again. */
+  take(): Uint8Array {
+    const bytes = this.bytes.slice(0, this.used);
+    this.used = 0;
+    return bytes;
+  }
+}

@@ -226,6 +226,27 @@ export class PcapWriter {
     return flushed;
   }
 
+  /**
+   * Adds records already in this writer's format (a 16-byte little-endian record header at this
+   * writer's timestamp resolution, then the bytes, cut to its snap length), as capture workers
+   * send them. Returns a promise when the buffer was handed to the output.
+   *
+   * @throws {Error} When the writer is closed.
+   */
+  writeRecords(records: Uint8Array): Promise<void> | void {
+    if (this.#closing !== undefined) {
+      throw new Error("Cannot write packet: the pcap writer is closed");
+    }
+    // Nothing was written before the file header, so it fits in the buffer.
+    if (!this.#headerWritten) this.#writeFileHeader();
+    this.#handOff();
+    const sink = this.#sink;
+    const tail = this.#tail.then(() => sink(records));
+    tail.catch(() => {}); // failures reach flush() and close(), as in #handOff
+    this.#tail = tail;
+    return tail;
+  }
+
   /** Hands the buffered bytes to the output and waits until every write so far is done. */
   async flush(): Promise<void> {
     this.#handOff();

@@ -6,7 +6,7 @@
  */
 
 import { makePrinter, type Printer, type PrintOptions } from "../format/printer.ts";
-import { OutputWriter } from "./output.ts";
+import { ByteCollector, OutputWriter } from "./output.ts";
 import { type PrintBatch, printBatch } from "./print_batch.ts";
 
 /** A message to a print worker: the options once, then batches. */
@@ -19,24 +19,8 @@ interface WorkerScope {
   postMessage(message: PrintResponse, transfer?: Transferable[]): void;
 }
 
-/** Collects the encoded output of one batch in a growing buffer. */
-class Collector {
-  bytes = new Uint8Array(1 << 22);
-  used = 0;
-  writeSync(chunk: Uint8Array): number {
-    if (this.used + chunk.length > this.bytes.length) {
-      const bigger = new Uint8Array(Math.max(this.bytes.length * 2, this.used + chunk.length));
-      bigger.set(this.bytes.subarray(0, this.used));
-      this.bytes = bigger;
-    }
-    this.bytes.set(chunk, this.used);
-    this.used += chunk.length;
-    return chunk.length;
-  }
-}
-
 const scope = globalThis as unknown as WorkerScope;
-const collector = new Collector();
+const collector = new ByteCollector();
 // A small buffer: text is encoded while it is young, which spares the garbage collector.
 const out = new OutputWriter(collector, { bufferSize: 256 * 1024 });
 const writeLine = (line: string) => out.writeLine(line);
@@ -52,7 +36,7 @@ scope.onmessage = (event) => {
     collector.used = 0;
     printBatch(request.batch, printer!, writeLine);
     out.flush();
-    const output = collector.bytes.slice(0, collector.used);
+    const output = collector.take();
     scope.postMessage({ id: request.id, output }, [output.buffer as ArrayBuffer]);
   } catch (error) {
     scope.postMessage({
