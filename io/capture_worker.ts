@@ -7,7 +7,12 @@
  * @module
  */
 
-import { capture, type CaptureOptions, type CaptureStats, LiveCapture } from "../ffi/capture.ts";
+import {
+  capture,
+  type CaptureOptions,
+  type CaptureStats,
+  type LiveCapture,
+} from "../ffi/capture.ts";
 import type { RingGeometry } from "../ffi/packet_ring.ts";
 import { makePrinter, type PrintOptions } from "../format/printer.ts";
 import { PCAP_RECORD_HEADER_LENGTH, writePcapRecordHeader } from "../parsers/pcap_write.ts";
