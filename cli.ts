@@ -19,6 +19,7 @@ import type { RecordCursor } from "./parsers/capture_format.ts";
 import { isSupportedLinkType, linkTypeName } from "./parsers/link_type.ts";
 import { capture, type CaptureOptions, type CaptureStats } from "./ffi/capture.ts";
 import type { RingGeometry } from "./ffi/packet_ring.ts";
+import { PcapFdWriter } from "./ffi/pcap_records.ts";
 import { CapturePool } from "./io/capture_pool.ts";
 import { listInterfaces } from "./ffi/interfaces.ts";
 import { type L3Protocol, MAX_SNAP_LENGTH } from "./ffi/packet_socket.ts";
@@ -257,7 +258,7 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
         number++;
         if (options.write !== undefined) {
           if (writer === undefined) {
-            writer = await PcapWriter.create(options.write, {
+            writer = await PcapWriter.create(pcapTarget(options.write), {
               linkType: cursor.linkType,
               nanosecond: cursor.digits > MICROSECOND_DIGITS,
             });
@@ -378,13 +379,18 @@ function announce(
   }
 }
 
+/** Where -w writes: standard output for `-`, as tcpdump's `-w -`, else the file. */
+function pcapTarget(path: string): string | typeof Deno.stdout {
+  return path === "-" ? Deno.stdout : path;
+}
+
 /** Opens the -w file once privileges are dropped. */
 function createWriter(
   options: CliOptions,
   socket: { linkType: number; snapLength: number },
 ): Promise<PcapWriter> | undefined {
   if (options.write === undefined) return undefined;
-  return PcapWriter.create(options.write, {
+  return PcapWriter.create(pcapTarget(options.write), {
     linkType: socket.linkType,
     snapLength: socket.snapLength,
     nanosecond: true,
@@ -412,6 +418,17 @@ async function captureLive(options: CliOptions): Promise<number> {
   try {
     const user = userToBecome(options);
     if (user !== undefined) dropPrivileges(user);
+    if (print === undefined && options.write !== undefined && live.ring !== undefined) {
+      // Only writing, from a ring: records are laid out in the ring and written in place.
+      const records = PcapFdWriter.create(options.write, live.linkType, live.snapLength);
+      try {
+        announce(options, live);
+        for await (const batch of live.pcapRecords()) records.write(batch);
+      } finally {
+        records.close();
+      }
+      return 0;
+    }
     writer = await createWriter(options, live);
     announce(options, live);
     for await (const batch of live.frames()) {

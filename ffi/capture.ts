@@ -11,6 +11,7 @@ import type { CapturedPacket, Frame, PacketRecord } from "../parsers/types.ts";
 import { EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_EVENT, EPOLLET, EPOLLIN } from "./constants.ts";
 import { check, ErrnoError, lastErrno } from "./errno.ts";
 import { FrameBatch } from "./frame_batch.ts";
+import { type PcapFdWriter, PcapRecordBatch } from "./pcap_records.ts";
 import { libc } from "./libc.ts";
 import { DEFAULT_BLOCK_TIMEOUT_MS, type RingGeometry } from "./packet_ring.ts";
 import {
@@ -25,6 +26,10 @@ import {
 const MAX_BATCH = 4096;
 /** How long one idle wait lasts, so that close() and aborts are seen promptly. */
 const IDLE_WAIT_MS = 100;
+/** A capture that handed out a batch this recently (ms) is busy: it waits on its own thread. */
+const BUSY_MS = 20;
+/** How long one wait on the JS thread lasts (ms): short, so the event loop is not held up. */
+const BUSY_WAIT_MS = 5;
 /** While packets keep coming, the event loop gets a turn this often (ms). */
 const TURN_MS = 50;
 /** Nanosecond timestamps: nine decimal digits. */
@@ -102,6 +107,7 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
   readonly #epfd: number;
   readonly #events = new Uint8Array(EPOLL_EVENT.size);
   readonly #batch = new FrameBatch();
+  readonly #records = new PcapRecordBatch();
   readonly #count: number;
   #captured = 0;
   #number = 0;
@@ -167,25 +173,50 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
    * console.log(bytes);
    * ```
    */
-  async *frames(): AsyncGenerator<FrameBatch> {
+  frames(): AsyncGenerator<FrameBatch> {
+    const batch = this.#batch;
+    return this.#reads((room) => this.#socket.read(batch, room), batch);
+  }
+
+  /**
+   * The `-w` fast path, for a capture with a receive ring (`ring` is set): each batch is up to
+   * 1024 pcap records (nanosecond) laid out in place in the ring, for
+   * {@linkcode PcapFdWriter.write}. Valid until the iteration moves on, like a batch from
+   * {@linkcode LiveCapture.frames}.
+   *
+   * @throws {Error} When the capture reads with recvmsg.
+   */
+  pcapRecords(): AsyncGenerator<PcapRecordBatch> {
+    const records = this.#records;
+    return this.#reads((room) => this.#socket.readRecords(records, room), records);
+  }
+
+  /**
+   * The capture loop: `read` fills `batch` with up to `room` packets and says how many; each
+   * filled batch is handed out. Ends at the count, on close() or on abort.
+   */
+  async *#reads<T extends { count: number }>(
+    read: (room: number) => number,
+    batch: T,
+  ): AsyncGenerator<T> {
     if (this.#running) throw new Error("Cannot iterate a live capture twice at once");
     this.#running = true;
     const c = libc();
     const socket = this.#socket;
-    const batch = this.#batch;
     try {
       // After close(), packets the kernel already took are still handed out: the ring's block
       // being filled is retired within its timeout, so reading goes on that long.
       const flushMs = socket.ring === undefined ? 0 : 2 * DEFAULT_BLOCK_TIMEOUT_MS;
       let flushUntil = Infinity;
       let lastTurn = performance.now();
+      let lastBatch = -Infinity;
       while (this.#captured < this.#count) {
         if (this.#closing && flushUntil === Infinity) flushUntil = Date.now() + flushMs;
-        const room = Math.min(MAX_BATCH, this.#count - this.#captured);
-        if (socket.read(batch, room) > 0) {
+        if (read(Math.min(MAX_BATCH, this.#count - this.#captured)) > 0) {
           this.#captured += batch.count;
           yield batch;
-          if (performance.now() - lastTurn > TURN_MS) {
+          lastBatch = performance.now();
+          if (lastBatch - lastTurn > TURN_MS) {
             // Under a steady flood reads never come back empty: let timers, signals and
             // messages run now and then.
             await new Promise((resolve) => setTimeout(resolve, 0));
@@ -195,9 +226,12 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
         }
         const left = flushUntil - Date.now();
         if (left <= 0) break;
-        // Nothing ready: the next packet (or block) raises a new edge. Poll once cheaply, then
-        // wait off the JS thread.
-        if (c.epoll_wait(this.#epfd, this.#events, 1, 0) > 0) continue;
+        // Nothing ready: the next packet (or block) raises a new edge. While packets are
+        // flowing, wait briefly on this thread (a wait on another thread costs a thread hop);
+        // when they stop, wait off the JS thread so timers, signals and messages run.
+        const busy = performance.now() - lastBatch < BUSY_MS;
+        if (c.epoll_wait(this.#epfd, this.#events, 1, busy ? BUSY_WAIT_MS : 0) > 0) continue;
+        if (busy) continue;
         const wait = Math.min(IDLE_WAIT_MS, Math.ceil(left));
         const ready = await c.epoll_wait_blocking(this.#epfd, this.#events, 1, wait);
         if (ready < 0 && !this.#closing) {

@@ -27,6 +27,12 @@ export const LIBC_SYMBOLS = {
   recvmsg: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   /** ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tolen) */
   sendto: { parameters: ["i32", "buffer", "u32", "i32", "buffer", "u32"], result: "i32" },
+  /** int creat(const char *path, mode_t mode) */
+  creat: { parameters: ["buffer", "u32"], result: "i32" },
+  /** ssize_t write(int fd, const void *buf, size_t count): counts below 2 GiB */
+  write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  /** ssize_t writev(int fd, const struct iovec *iov, int iovcnt): totals below 2 GiB */
+  writev: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   /** int close(int fd) */
   close: { parameters: ["i32"], result: "i32" },
   /** int epoll_create1(int flags) */

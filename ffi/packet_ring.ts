@@ -7,6 +7,7 @@
  */
 
 import {
+  IOVEC,
   MAP_SHARED,
   PACKET_OUTGOING,
   PACKET_RESERVE,
@@ -26,6 +27,7 @@ import {
 } from "./constants.ts";
 import { ErrnoError, lastErrno } from "./errno.ts";
 import type { FrameBatch } from "./frame_batch.ts";
+import type { PcapRecordBatch } from "./pcap_records.ts";
 import { libc } from "./libc.ts";
 
 /** Ring size when none is asked for: room for about 200,000 small frames. */
@@ -51,6 +53,9 @@ export const VLAN_TAG_LENGTH = 4;
 const ETHERNET_ADDRESSES_LENGTH = 12;
 const TPID_8021Q = 0x8100;
 const SLL2_ADDRESS_LENGTH = 8;
+/** Length of a classic pcap record header. */
+const PCAP_RECORD_LENGTH = 16;
+const TWO_TO_32 = 2 ** 32;
 
 /** The shape of a ring: what PACKET_RX_RING is asked for. */
 export interface RingGeometry {
@@ -171,6 +176,12 @@ export class PacketRing {
   #remaining = 0;
   #cursor = 0;
   #closed = false;
+  /** The frame #nextFrame found: where it starts (-1: skip it), bytes captured, length. */
+  #start = 0;
+  #captured = 0;
+  #frameLength = 0;
+  /** The ring's address, for the iovecs of the records path. */
+  readonly #address: number;
 
   private constructor(
     pointer: Deno.PointerObject,
@@ -178,6 +189,7 @@ export class PacketRing {
     options: RingOptions,
   ) {
     this.#pointer = pointer;
+    this.#address = Number(Deno.UnsafePointer.value(pointer));
     this.geometry = geometry;
     this.#length = geometry.blockSize * geometry.blockCount;
     this.#memory = Deno.UnsafePointerView.getArrayBuffer(pointer, this.#length);
@@ -228,76 +240,143 @@ export class PacketRing {
    */
   read(batch: FrameBatch, max: number): number {
     batch.reset(this.#bytes, this.#view);
-    if (this.#closed) return 0;
-    const view = this.#view;
-    const { blockSize, blockCount } = this.geometry;
-    while (true) {
-      if (this.#held >= 0 && this.#remaining === 0) {
-        view.setUint32(this.#held * blockSize + TPACKET_BLOCK_DESC.status, TP_STATUS_KERNEL, true);
-        this.#held = -1;
-      }
-      if (this.#held < 0) {
-        const block = this.#next * blockSize;
-        if ((view.getUint32(block + TPACKET_BLOCK_DESC.status, true) & TP_STATUS_USER) === 0) {
-          return 0;
-        }
-        this.#held = this.#next;
-        this.#next = (this.#next + 1) % blockCount;
-        this.#remaining = view.getUint32(block + TPACKET_BLOCK_DESC.packets, true);
-        this.#cursor = block + view.getUint32(block + TPACKET_BLOCK_DESC.firstPacket, true);
-      }
+    while (this.#advance()) {
       this.#walk(batch, max);
       if (batch.count > 0) return batch.count;
     }
+    return 0;
+  }
+
+  /**
+   * The `-w` fast path: writes a nanosecond pcap record header in front of up to `max` frames
+   * of the next block (in the headroom the kernel left) and points `records` at each record in
+   * place, ready for one writev. Returns how many records: 0 when no block is ready. They stay
+   * valid until the next read, like a batch.
+   */
+  readRecords(records: PcapRecordBatch, max: number): number {
+    records.count = 0;
+    records.bytes = 0;
+    while (this.#advance()) {
+      this.#walkRecords(records, Math.min(max, records.capacity));
+      if (records.count > 0) return records.count;
+    }
+    return 0;
+  }
+
+  /**
+   * Makes sure a block with frames left is held: gives back a block whose frames are all out
+   * and takes the next one the kernel has handed over. False when there is none.
+   */
+  #advance(): boolean {
+    if (this.#closed) return false;
+    const view = this.#view;
+    const { blockSize, blockCount } = this.geometry;
+    if (this.#held >= 0 && this.#remaining === 0) {
+      view.setUint32(this.#held * blockSize + TPACKET_BLOCK_DESC.status, TP_STATUS_KERNEL, true);
+      this.#held = -1;
+    }
+    if (this.#held >= 0) return true;
+    const block = this.#next * blockSize;
+    if ((view.getUint32(block + TPACKET_BLOCK_DESC.status, true) & TP_STATUS_USER) === 0) {
+      return false;
+    }
+    this.#held = this.#next;
+    this.#next = (this.#next + 1) % blockCount;
+    this.#remaining = view.getUint32(block + TPACKET_BLOCK_DESC.packets, true);
+    this.#cursor = block + view.getUint32(block + TPACKET_BLOCK_DESC.firstPacket, true);
+    return true;
+  }
+
+  /**
+   * Takes the held block's next frame: returns where its header is, or -1 when the block is
+   * done. Sets #start (-1 for a frame to skip), #captured and #length.
+   */
+  #nextFrame(): number {
+    if (this.#remaining === 0) return -1;
+    const view = this.#view;
+    const header = this.#cursor;
+    const next = view.getUint32(header + TPACKET3_HDR.nextOffset, true);
+    this.#remaining--;
+    this.#cursor = next === 0 ? (this.#held + 1) * this.geometry.blockSize : header + next;
+    const address = header + TPACKET3_HDR.address;
+    const { snapLength, cooked, ethernet, loopbacks } = this.#options;
+    if (view.getUint8(address + SOCKADDR_LL.pkttype) === PACKET_OUTGOING) {
+      // lo shows every packet twice, outgoing and incoming: keep one, as libpcap does
+      if (loopbacks.has(view.getInt32(address + SOCKADDR_LL.ifindex, true))) {
+        this.#start = -1;
+        return header;
+      }
+    }
+    let start = header + view.getUint16(header + TPACKET3_HDR.mac, true);
+    let captured = view.getUint32(header + TPACKET3_HDR.snaplen, true);
+    if (captured > snapLength) captured = snapLength;
+    let length = view.getUint32(header + TPACKET3_HDR.len, true);
+    if (cooked) {
+      start -= SLL2_LENGTH;
+      writeSll2(view, start, view, address, view.getInt32(address + SOCKADDR_LL.ifindex, true));
+      captured += SLL2_LENGTH;
+      length += SLL2_LENGTH;
+    } else if (
+      ethernet && captured >= ETHERNET_ADDRESSES_LENGTH &&
+      (view.getUint32(header + TPACKET3_HDR.status, true) & TP_STATUS_VLAN_VALID) !== 0
+    ) {
+      start = this.#restoreVlanTag(header, start);
+      captured += VLAN_TAG_LENGTH;
+      length += VLAN_TAG_LENGTH;
+    }
+    this.#start = start;
+    this.#captured = captured;
+    this.#frameLength = length;
+    return header;
   }
 
   /** Hands out frames of the held block until it or `max` runs out. */
   #walk(batch: FrameBatch, max: number): void {
     const view = this.#view;
-    const { snapLength, cooked, ethernet, loopbacks } = this.#options;
-    const blockEnd = (this.#held + 1) * this.geometry.blockSize;
-    let cursor = this.#cursor;
-    let remaining = this.#remaining;
-    while (remaining > 0 && batch.count < max) {
-      const header = cursor;
-      const next = view.getUint32(header + TPACKET3_HDR.nextOffset, true);
-      remaining--;
-      cursor = next === 0 ? blockEnd : header + next;
-      const address = header + TPACKET3_HDR.address;
-      const ifindex = view.getInt32(address + SOCKADDR_LL.ifindex, true);
-      if (
-        view.getUint8(address + SOCKADDR_LL.pkttype) === PACKET_OUTGOING && loopbacks.has(ifindex)
-      ) {
-        continue; // lo shows every packet twice, outgoing and incoming: keep one, as libpcap does
-      }
-      let start = header + view.getUint16(header + TPACKET3_HDR.mac, true);
-      let captured = view.getUint32(header + TPACKET3_HDR.snaplen, true);
-      if (captured > snapLength) captured = snapLength;
-      let length = view.getUint32(header + TPACKET3_HDR.len, true);
-      if (cooked) {
-        start -= SLL2_LENGTH;
-        writeSll2(view, start, view, address, ifindex);
-        captured += SLL2_LENGTH;
-        length += SLL2_LENGTH;
-      } else if (
-        ethernet && captured >= ETHERNET_ADDRESSES_LENGTH &&
-        (view.getUint32(header + TPACKET3_HDR.status, true) & TP_STATUS_VLAN_VALID) !== 0
-      ) {
-        start = this.#restoreVlanTag(header, start);
-        captured += VLAN_TAG_LENGTH;
-        length += VLAN_TAG_LENGTH;
-      }
+    while (batch.count < max) {
+      const header = this.#nextFrame();
+      if (header < 0) return;
+      if (this.#start < 0) continue;
       batch.push(
-        start,
-        captured,
-        length,
+        this.#start,
+        this.#captured,
+        this.#frameLength,
         view.getUint32(header + TPACKET3_HDR.sec, true),
         view.getUint32(header + TPACKET3_HDR.nsec, true),
-        ifindex,
+        view.getInt32(header + TPACKET3_HDR.address + SOCKADDR_LL.ifindex, true),
       );
     }
-    this.#cursor = cursor;
-    this.#remaining = remaining;
+  }
+
+  /** Turns frames of the held block into pcap records in place until it or `max` runs out. */
+  #walkRecords(records: PcapRecordBatch, max: number): void {
+    const view = this.#view;
+    const iov = records.view;
+    const base = this.#address;
+    while (records.count < max) {
+      const header = this.#nextFrame();
+      if (header < 0) return;
+      if (this.#start < 0) continue;
+      // struct pcap_sf_pkthdr, nanosecond: tv_sec, tv_nsec, caplen, len (little-endian). It
+      // goes in the 16 bytes before the frame: the kernel starts frames at least
+      // TPACKET3_HDRLEN (68) + PACKET_RESERVE past their header, and the frame's start moves
+      // back by at most the reserve (SLL2 header, VLAN tag), so the record never reaches the
+      // 48-byte tpacket3_hdr; it may cover the sockaddr_ll, read already.
+      const record = this.#start - PCAP_RECORD_LENGTH;
+      view.setUint32(record, view.getUint32(header + TPACKET3_HDR.sec, true), true);
+      view.setUint32(record + 4, view.getUint32(header + TPACKET3_HDR.nsec, true), true);
+      view.setUint32(record + 8, this.#captured, true);
+      view.setUint32(record + 12, this.#frameLength, true);
+      const at = records.count * IOVEC.size;
+      const address = base + record;
+      const bytes = PCAP_RECORD_LENGTH + this.#captured;
+      iov.setUint32(at + IOVEC.base, address % TWO_TO_32, true);
+      iov.setUint32(at + IOVEC.base + 4, Math.floor(address / TWO_TO_32), true);
+      iov.setUint32(at + IOVEC.len, bytes, true);
+      iov.setUint32(at + IOVEC.len + 4, 0, true);
+      records.count++;
+      records.bytes += bytes;
+    }
   }
 
   /**

@@ -47,6 +47,7 @@ import {
 import { EACCES, EAGAIN, EINTR, EPERM, ErrnoError, lastErrno } from "./errno.ts";
 import { interfaceIndex, listInterfaces, type NetworkInterface } from "./interfaces.ts";
 import type { FrameBatch } from "./frame_batch.ts";
+import type { PcapRecordBatch } from "./pcap_records.ts";
 import { libc } from "./libc.ts";
 import {
   DEFAULT_BLOCK_TIMEOUT_MS,
@@ -454,6 +455,19 @@ export class PacketSocket {
     const now = Date.now();
     this.#seconds = Math.floor(now / 1000);
     this.#nanos = (now % 1000) * 1_000_000;
+  }
+
+  /**
+   * The `-w` fast path (receive ring only): fills `records` with up to `max` pcap records laid
+   * out in place in the ring. Returns how many, 0 when no block is ready.
+   *
+   * @throws {Error} When the socket reads with recvmsg, which has no ring to write from.
+   */
+  readRecords(records: PcapRecordBatch, max: number): number {
+    if (this.#ring === undefined) {
+      throw new Error("Cannot read pcap records: the socket has no ring");
+    }
+    return this.#ring.readRecords(records, max);
   }
 
   /**

@@ -14,6 +14,10 @@ import {
 
 /** Bytes gathered before they are handed to the output. */
 const BUFFER_LENGTH = 1024 * 1024;
+/** Written buffers kept for reuse, at most. */
+const MAX_SPARE_BUFFERS = 2;
+/** Packets up to this long are copied byte by byte: cheaper than a subarray for set(). */
+const SHORT_PACKET = 128;
 /** Snap length written when none is given: libpcap's maximum for most link types. */
 const DEFAULT_SNAP_LENGTH = 262144;
 const MAX_SNAP_LENGTH = 0x7fffffff;
@@ -102,12 +106,18 @@ export class PcapWriter {
   readonly #nanosecond: boolean;
   readonly #sink: (bytes: Uint8Array) => Promise<void>;
   readonly #end: () => Promise<void>;
+  /** Whether the sink is done with a buffer once its write resolves (files and PcapSinks). */
+  readonly #reuse: boolean;
+  /** Buffers whose writes are done, ready to be filled again. */
+  readonly #spare: Uint8Array<ArrayBuffer>[] = [];
 
   private constructor(
     options: PcapWriterOptions,
     sink: (bytes: Uint8Array) => Promise<void>,
     end: () => Promise<void>,
+    reuse: boolean,
   ) {
+    this.#reuse = reuse;
     this.#linkType = options.linkType;
     this.#snapLength = options.snapLength ?? DEFAULT_SNAP_LENGTH;
     this.#nanosecond = options.nanosecond ?? false;
@@ -165,13 +175,18 @@ export class PcapWriter {
       return new PcapWriter(options, (bytes) => writeAll(file, bytes), () => {
         file.close();
         return Promise.resolve();
-      });
+      }, true);
     }
     if (target instanceof WritableStream) {
       const writer = target.getWriter();
-      return new PcapWriter(options, (bytes) => writer.write(bytes), () => writer.close());
+      return new PcapWriter(options, (bytes) => writer.write(bytes), () => writer.close(), false);
     }
-    return new PcapWriter(options, (bytes) => writeAll(target, bytes), () => Promise.resolve());
+    return new PcapWriter(
+      options,
+      (bytes) => writeAll(target, bytes),
+      () => Promise.resolve(),
+      true,
+    );
   }
 
   /**
@@ -220,8 +235,15 @@ export class PcapWriter {
     const fraction = this.#nanosecond ? nanos : Math.floor(nanos / NANOS_PER_MICRO);
     writePcapRecordHeader(this.#view, this.#used, seconds, fraction, captured, length);
     this.#used += PCAP_RECORD_HEADER_LENGTH;
-    this.#buffer.set(bytes.subarray(start, start + captured), this.#used);
-    this.#used += captured;
+    const buffer = this.#buffer;
+    let used = this.#used;
+    if (captured <= SHORT_PACKET) {
+      for (let i = 0; i < captured; i++) buffer[used + i] = bytes[start + i]!;
+    } else {
+      buffer.set(bytes.subarray(start, start + captured), used);
+    }
+    used += captured;
+    this.#used = used;
     if (this.#buffer.length > BUFFER_LENGTH) flushed = this.#handOff();
     return flushed;
   }
@@ -286,15 +308,24 @@ export class PcapWriter {
     this.#headerWritten = true;
   }
 
-  /** Queues the buffered bytes for output and starts a fresh buffer. */
+  /**
+   * Queues the buffered bytes for output and starts a fresh buffer: one whose write is done,
+   * where the sink lets go of what it wrote (files, not streams), else a new one.
+   */
   #handOff(): Promise<void> {
     if (this.#used === 0) return this.#tail;
-    const bytes = this.#buffer.subarray(0, this.#used);
-    this.#buffer = new Uint8Array(BUFFER_LENGTH);
+    const full = this.#buffer;
+    const bytes = full.subarray(0, this.#used);
+    this.#buffer = this.#spare.pop() ?? new Uint8Array(BUFFER_LENGTH);
     this.#view = new DataView(this.#buffer.buffer);
     this.#used = 0;
     const sink = this.#sink;
-    const tail = this.#tail.then(() => sink(bytes));
+    const spare = this.#spare;
+    const reuse = this.#reuse && full.length === BUFFER_LENGTH;
+    const tail = this.#tail.then(async () => {
+      await sink(bytes);
+      if (reuse && spare.length < MAX_SPARE_BUFFERS) spare.push(full);
+    });
     // Marks the chain handled: a caller that ignores write()'s promise still sees the failure
     // from flush() or close() instead of an unhandled rejection.
     tail.catch(() => {});
