@@ -87,6 +87,16 @@ export {
   type PacketSocketOptions,
   type SocketStats,
 } from "./ffi/packet_socket.ts";
+export { FrameBatch } from "./ffi/frame_batch.ts";
+export {
+  DEFAULT_RING_BYTES,
+  PacketRing,
+  type RingGeometry,
+  ringGeometry,
+  type RingOptions,
+} from "./ffi/packet_ring.ts";
+export { IOV_MAX, PcapFdWriter, PcapRecordBatch } from "./ffi/pcap_records.ts";
+export { CapturePool, type CapturePoolOptions } from "./io/capture_pool.ts";
 export { interfaceIndex, listInterfaces, type NetworkInterface } from "./ffi/interfaces.ts";
 export { ErrnoError } from "./ffi/errno.ts";
 export { LibcUnavailableError } from "./ffi/libc.ts";

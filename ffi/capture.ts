@@ -11,7 +11,7 @@ import type { CapturedPacket, Frame, PacketRecord } from "../parsers/types.ts";
 import { EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_EVENT, EPOLLET, EPOLLIN } from "./constants.ts";
 import { check, ErrnoError, lastErrno } from "./errno.ts";
 import { FrameBatch } from "./frame_batch.ts";
-import { type PcapFdWriter, PcapRecordBatch } from "./pcap_records.ts";
+import { PcapRecordBatch } from "./pcap_records.ts";
 import { libc } from "./libc.ts";
 import { DEFAULT_BLOCK_TIMEOUT_MS, type RingGeometry } from "./packet_ring.ts";
 import {
@@ -181,7 +181,7 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
   /**
    * The `-w` fast path, for a capture with a receive ring (`ring` is set): each batch is up to
    * 1024 pcap records (nanosecond) laid out in place in the ring, for
-   * {@linkcode PcapFdWriter.write}. Valid until the iteration moves on, like a batch from
+   * `PcapFdWriter.write`. Valid until the iteration moves on, like a batch from
    * {@linkcode LiveCapture.frames}.
    *
    * @throws {Error} When the capture reads with recvmsg.

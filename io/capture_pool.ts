@@ -15,7 +15,7 @@ import {
   type CaptureWorkerResponse,
   type OpenedCapture,
   type WorkerBatch,
-} from "./capture_worker.ts";
+} from "./capture_messages.ts";
 
 /** Largest frame count a pool hands out when no count is given. */
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
