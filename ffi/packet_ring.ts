@@ -29,6 +29,7 @@ import { ErrnoError, lastErrno } from "./errno.ts";
 import type { FrameBatch } from "./frame_batch.ts";
 import type { PcapRecordBatch } from "./pcap_records.ts";
 import { libc } from "./libc.ts";
+import { setSocketInt } from "./sockopt.ts";
 
 /** Ring size when none is asked for: room for about 200,000 small frames. */
 export const DEFAULT_RING_BYTES = 32 * 1024 * 1024;
@@ -146,14 +147,6 @@ export function writeSll2(
   }
 }
 
-function setInt(fd: number, name: number, value: number, label: string): void {
-  const buffer = new Uint8Array(4);
-  new DataView(buffer.buffer).setInt32(0, value, true);
-  if (libc().setsockopt(fd, SOL_PACKET, name, buffer, buffer.length) < 0) {
-    throw new ErrnoError(`Cannot set ${label}`, "setsockopt", lastErrno());
-  }
-}
-
 /**
  * A TPACKET_V3 receive ring mapped into this process. Frames are read in place: a
  * {@linkcode FrameBatch} from {@linkcode PacketRing.read} points into the ring and stays valid
@@ -207,9 +200,10 @@ export class PacketRing {
   static setUp(fd: number, options: RingOptions): PacketRing {
     const c = libc();
     const geometry = ringGeometry(options.ringBytes, options.snapLength, c.getpagesize());
-    setInt(fd, PACKET_VERSION, TPACKET_V3, "TPACKET_V3");
-    setInt(
+    setSocketInt(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V3, "TPACKET_V3");
+    setSocketInt(
       fd,
+      SOL_PACKET,
       PACKET_RESERVE,
       options.cooked ? SLL2_LENGTH : options.ethernet ? VLAN_TAG_LENGTH : 0,
       "the ring's headroom",

@@ -49,6 +49,7 @@ import { interfaceIndex, listInterfaces, type NetworkInterface } from "./interfa
 import type { FrameBatch } from "./frame_batch.ts";
 import type { PcapRecordBatch } from "./pcap_records.ts";
 import { libc } from "./libc.ts";
+import { setSocketInt } from "./sockopt.ts";
 import {
   DEFAULT_BLOCK_TIMEOUT_MS,
   DEFAULT_RING_BYTES,
@@ -295,7 +296,7 @@ export class PacketSocket {
         ringError,
       );
       if (ring === undefined) {
-        socket.#setInt(SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS");
+        setSocketInt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS");
         if (options.bufferSize !== undefined) socket.#setBuffer(options.bufferSize);
       }
       if (options.l3 !== undefined) {
@@ -320,19 +321,11 @@ export class PacketSocket {
     }
   }
 
-  #setInt(level: number, name: number, value: number, label: string): void {
-    const buffer = new Uint8Array(4);
-    new DataView(buffer.buffer).setInt32(0, value, true);
-    if (libc().setsockopt(this.fd, level, name, buffer, buffer.length) < 0) {
-      throw new ErrnoError(`Cannot set ${label}`, "setsockopt", lastErrno());
-    }
-  }
-
   #setBuffer(bytes: number): void {
     const buffer = new Uint8Array(4);
     new DataView(buffer.buffer).setInt32(0, bytes, true);
     if (libc().setsockopt(this.fd, SOL_SOCKET, SO_RCVBUFFORCE, buffer, 4) < 0) {
-      this.#setInt(SOL_SOCKET, SO_RCVBUF, bytes, "the receive buffer size");
+      setSocketInt(this.fd, SOL_SOCKET, SO_RCVBUF, bytes, "the receive buffer size");
     }
   }
 
@@ -367,7 +360,13 @@ export class PacketSocket {
 
   #joinFanout(group: number): void {
     const mode = (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
-    this.#setInt(SOL_PACKET, PACKET_FANOUT, (group & MAX_FANOUT_GROUP) | mode, "PACKET_FANOUT");
+    setSocketInt(
+      this.fd,
+      SOL_PACKET,
+      PACKET_FANOUT,
+      (group & MAX_FANOUT_GROUP) | mode,
+      "PACKET_FANOUT",
+    );
   }
 
   /** The ARPHRD_ type of the bound interface, from the socket's own address. */
