@@ -105,7 +105,7 @@ export function decodeIpv4Options(view: DataView, start: number, end: number): I
  * @example Decode a header
  * ```ts
  * import { decodeIpv4 } from "./ipv4.ts";
- * const bytes = new Uint8Array([0x45, 0, 0, 20, 0, 1, 0x40, 0, 64, 17, 0x66, 0xd3,
+ * const bytes = new Uint8Array([0x45, 0, 0, 20, 0, 1, 0x40, 0, 64, 17, 0x26, 0xd6,
  *   10, 0, 0, 1, 10, 0, 0, 2]);
  * const ip = decodeIpv4(new DataView(bytes.buffer), 0, bytes.length);
  * console.assert(ip.type === "ipv4" && "checksumValid" in ip && ip.checksumValid === true);
