@@ -117,8 +117,20 @@ export class LayerFields {
   uint(name: string, bits: number, fallback?: number): number {
     const value = this.optionalUint(name, bits);
     if (value !== undefined) return value;
-    if (fallback === undefined) this.fail(`needs ${name}`);
+    if (fallback === undefined) this.missing(name);
     return fallback;
+  }
+
+  /** Reports a required field as missing, pointing at a field of the same name in another case. */
+  missing(name: string): never {
+    const near = Object.keys(this.record).find((key) =>
+      key !== name && key.toLowerCase() === name.toLowerCase()
+    );
+    this.fail(
+      near === undefined
+        ? `needs ${name}`
+        : `needs ${name} (the record has ${near}: names are case-sensitive)`,
+    );
   }
 
   /** An unsigned integer field of `bits` bits, or `undefined` when absent. */
@@ -159,7 +171,7 @@ export class LayerFields {
   text(name: string, fallback?: string): string {
     const value = this.raw(name);
     if (value === undefined) {
-      if (fallback === undefined) this.fail(`needs ${name}`);
+      if (fallback === undefined) this.missing(name);
       return fallback;
     }
     if (typeof value !== "string") this.fail(`${name} must be a string, not ${quote(value)}`);
