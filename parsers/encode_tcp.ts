@@ -118,11 +118,7 @@ function sackBlocks(option: LayerFields): Uint8Array {
 /** One option's bytes from its record. */
 function tcpOption(option: LayerFields): Uint8Array {
   const kind = option.uint("kind", 8);
-  if (option.has("data")) {
-    // An option the decoder found cut off before its length byte: the kind byte alone.
-    if (!option.has("length") && option.raw("data") === "") return Uint8Array.of(kind);
-    return optionBytes(option, kind, 0, false);
-  }
+  if (option.has("data")) return optionBytes(option, kind, 0, false);
   switch (kind) {
     case TCP_OPTION_MSS:
       return knownOption(option, kind, MSS_LENGTH, u16(option.uint("mss", 16)));

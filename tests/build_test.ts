@@ -9,9 +9,9 @@ import assert from "node:assert/strict";
 import { buildPacket, encodePacket, type LayerSpec, linkTypeOf } from "../parsers/build.ts";
 import { BuildError } from "../parsers/build_fields.ts";
 import { decodePacket } from "../parsers/decode.ts";
-import type { Layer, PacketRecord } from "../parsers/types.ts";
+import type { PacketRecord } from "../parsers/types.ts";
 import { formatJson } from "../format/json.ts";
-import { FIXTURES, load } from "./fixtures.ts";
+import { FIXTURES, headerBytes, load } from "./fixtures.ts";
 import { HAVE_TSHARK, tsharkChecksumsOf } from "./tshark_checksums.ts";
 
 const LINKTYPE_ETHERNET = 1;
@@ -31,59 +31,6 @@ type Fields = Record<string, unknown>;
 
 function hex(data: Uint8Array): string {
   return Array.from(data, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/**
- * Bytes of header the decoded layers span, summed from their own fields (not from the encoder):
- * what follows is the payload a record must carry to be re-encoded whole.
- */
-function headerBytes(layers: readonly Layer[]): number {
-  let total = 0;
-  for (const layer of layers as unknown as Fields[]) {
-    switch (layer.type) {
-      case "ethernet":
-        total += 14;
-        break;
-      case "vlan":
-      case "loopback":
-        total += 4;
-        break;
-      case "sll":
-        total += 16;
-        break;
-      case "sll2":
-        total += 20;
-        break;
-      case "arp":
-        total += 8 + 2 * ((layer.hardwareSize as number) + (layer.protocolSize as number));
-        break;
-      case "ipv4":
-      case "tcp":
-        total += layer.headerLength as number;
-        break;
-      case "ipv6":
-        total += 40;
-        for (const extension of layer.extensions as Fields[]) {
-          total += extension.type === "esp" ? 4 : extension.length as number;
-        }
-        break;
-      case "udp":
-        total += 8;
-        break;
-      case "icmp":
-      case "icmpv6": {
-        total += 8;
-        if (layer.target !== undefined) total += 16;
-        if (layer.destination !== undefined) total += 16;
-        if (layer.reachableTime !== undefined) total += 8;
-        for (const option of (layer.ndOptions ?? []) as Fields[]) total += option.length as number;
-        break;
-      }
-      default:
-        throw new Error(`No header length for ${layer.type}`);
-    }
-  }
-  return total;
 }
 
 /** Every frame of every fixture, decoded, with its bytes. */
