@@ -107,6 +107,8 @@ function headerLengthOf(fields: LayerFields, optionsLength: number): number {
  */
 export function planIpv4(fields: LayerFields, next: LayerPlan | undefined): LayerPlan {
   fields.ignore("checksumValid");
+  const src = fields.ipv4("src");
+  const dst = fields.ipv4("dst");
   const version = fields.uint("version", 4, VERSION_4);
   const dscp = fields.uint("dscp", 6, 0);
   const ecn = fields.uint("ecn", 2, 0);
@@ -122,8 +124,6 @@ export function planIpv4(fields: LayerFields, next: LayerPlan | undefined): Laye
   const ttl = fields.uint("ttl", 8, DEFAULT_TTL);
   const protocol = fields.chain("protocol", 8, next?.ipProtocol);
   const checksum = fields.optionalUint("checksum", 16);
-  const src = fields.ipv4("src");
-  const dst = fields.ipv4("dst");
   const options = optionsBytes(fields);
   const headerLength = headerLengthOf(fields, options.length);
   fields.finish();

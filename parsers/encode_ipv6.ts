@@ -254,13 +254,13 @@ function extensionsBytes(
  * ```
  */
 export function planIpv6(fields: LayerFields, next: LayerPlan | undefined): LayerPlan {
+  const src = fields.ipv6("src");
+  const dst = fields.ipv6("dst");
   const version = fields.uint("version", 4, VERSION_6);
   const trafficClass = fields.uint("trafficClass", 8, 0);
   const flowLabel = fields.uint("flowLabel", FLOW_LABEL_BITS, 0);
   const payloadLength = fields.optionalUint("payloadLength", 16);
   const hopLimit = fields.uint("hopLimit", 8, DEFAULT_TTL);
-  const src = fields.ipv6("src");
-  const dst = fields.ipv6("dst");
   const extensions = extensionsBytes(fields, next?.ipProtocol);
   const nextHeader = fields.chain("nextHeader", 8, extensions.first ?? next?.ipProtocol);
   fields.finish();
