@@ -24,6 +24,7 @@ import { dropPrivileges, effectiveUserId, resolveUser, type UserIds } from "./ff
 import { PacketSender } from "./ffi/send_socket.ts";
 import { decodePacket } from "./parsers/decode.ts";
 import { LINKTYPE_ETHERNET } from "./parsers/link_type.ts";
+import { IPV4_MIN_MTU } from "./parsers/fragment.ts";
 import { readNdjson } from "./io/read_ndjson.ts";
 import { atLine, type PacketEmitter, sendRecords } from "./io/send_records.ts";
 import { ErrnoError } from "./ffi/errno.ts";
@@ -476,7 +477,9 @@ function parseSendOptions(args: string[]): SendCliOptions {
   }
   const { values, positionals } = parsed;
   if (positionals.length > 1) {
-    throw new UsageError(`send reads one file of records, not ${positionals.length}`);
+    throw new UsageError(
+      `Cannot send from ${positionals.length} files: give one file of records (- for stdin)`,
+    );
   }
   const options: SendCliOptions = {
     file: positionals[0] ?? "-",
@@ -487,7 +490,13 @@ function parseSendOptions(args: string[]): SendCliOptions {
   if (typeof values.count === "string") options.count = parsePositive(values.count, "count");
   if (typeof values.rate === "string") options.rate = parseRate(values.rate);
   if (typeof values.mtu === "string") {
-    options.mtu = parsePositive(values.mtu, "MTU", MAX_MTU);
+    const mtu = Number(values.mtu);
+    if (!/^[0-9]+$/.test(values.mtu) || mtu < IPV4_MIN_MTU || mtu > MAX_MTU) {
+      throw new UsageError(
+        `Invalid MTU "${values.mtu}": give a whole number from ${IPV4_MIN_MTU} to ${MAX_MTU}`,
+      );
+    }
+    options.mtu = mtu;
   }
   return options;
 }
@@ -518,11 +527,11 @@ function parseReplayOptions(args: string[]): ReplayCliOptions {
   if (typeof values.rate === "string") options.rate = parseRate(values.rate);
   if (options.help) return options;
   if (options.read === undefined) {
-    throw new UsageError("replay needs -r FILE: the capture whose frames to send");
+    throw new UsageError("Cannot replay without a capture: give -r FILE");
   }
   if (options.interface === undefined) {
     throw new UsageError(
-      "replay needs -i IFACE: the interface to send the frames on (it picks none by itself)",
+      "Cannot replay without an interface: give -i IFACE, the one to send the frames on",
     );
   }
   return options;
@@ -583,7 +592,9 @@ async function sendCommand(options: SendCliOptions): Promise<number> {
       ...(options.rate === undefined ? {} : { rate: options.rate }),
       ...(options.mtu === undefined ? {} : { mtu: options.mtu }),
     }, emit);
-    const recordNote = result.records === result.packets ? "" : ` (${result.records} records)`;
+    const recordNote = result.records === result.packets
+      ? ""
+      : ` (from ${result.records} record${result.records === 1 ? "" : "s"})`;
     console.error(
       sender === undefined
         ? `${result.packets} packets built${recordNote}, none sent (dry run)`
