@@ -59,7 +59,17 @@ export interface SendStats {
   bytes: number;
 }
 
-/** Thrown for a send that cannot start for a reason the user can fix. */
+/**
+ * Thrown for a send that cannot start for a reason the user can fix: no interface for an Ethernet
+ * frame, an unknown or down interface, a link type that cannot be sent, no privilege.
+ *
+ * @example Report it in one line
+ * ```ts
+ * import { SendSetupError } from "./send_socket.ts";
+ * const error = new SendSetupError("No such interface: veth9 (known: lo, veth0)");
+ * console.assert(error.name === "SendSetupError");
+ * ```
+ */
 export class SendSetupError extends Error {
   override name = "SendSetupError";
 }

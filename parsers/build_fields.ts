@@ -11,6 +11,13 @@ import { parseHex, parseIpv4, parseIpv6, parseLinkAddress, parseMac } from "./ad
 /**
  * A record that cannot be built into a packet. The message reads
  * "Cannot build packet: layer 2 (ipv4): ttl must be a whole number from 0 to 255, not 300".
+ *
+ * @example Tell a record's mistake from other failures
+ * ```ts
+ * import { BuildError } from "./build_fields.ts";
+ * const error = new BuildError("layer 1 (udp): needs dstPort");
+ * console.assert(error.message === "Cannot build packet: layer 1 (udp): needs dstPort");
+ * ```
  */
 export class BuildError extends Error {
   override name = "BuildError";
