@@ -21,6 +21,7 @@ import { capture, type LiveCapture } from "./ffi/capture.ts";
 import { listInterfaces } from "./ffi/interfaces.ts";
 import { type L3Protocol, MAX_SNAP_LENGTH } from "./ffi/packet_socket.ts";
 import { dropPrivileges, effectiveUserId, resolveUser, type UserIds } from "./ffi/privileges.ts";
+import type { ParseArgsOptionsConfig } from "node:util";
 import { PacketSender } from "./ffi/send_socket.ts";
 import { decodePacket } from "./parsers/decode.ts";
 import { LINKTYPE_ETHERNET } from "./parsers/link_type.ts";
@@ -448,34 +449,32 @@ function parseRate(text: string): number {
   return value;
 }
 
-/** A parseArgs error of a subcommand as a one-line usage error naming its help. */
-function subcommandUsage(name: string, error: unknown): UsageError {
-  const message = error instanceof Error ? error.message : String(error);
-  return new UsageError(
-    `${message.split("\n")[0]!.replace(/\.$/, "")} (see cli.ts ${name} --help)`,
-  );
+/** parseArgs for a subcommand; its errors become one-line usage errors naming its help. */
+function parseSubcommand<T extends ParseArgsOptionsConfig>(
+  name: string,
+  args: string[],
+  options: T,
+  allowPositionals: boolean,
+) {
+  try {
+    return parseArgs({ args, strict: true, allowPositionals, options });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(
+      `${message.split("\n")[0]!.replace(/\.$/, "")} (see cli.ts ${name} --help)`,
+    );
+  }
 }
 
 function parseSendOptions(args: string[]): SendCliOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        interface: { type: "string", short: "i" },
-        count: { type: "string", short: "c" },
-        rate: { type: "string" },
-        mtu: { type: "string" },
-        "dry-run": { type: "boolean", short: "n" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw subcommandUsage("send", error);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseSubcommand("send", args, {
+    interface: { type: "string", short: "i" },
+    count: { type: "string", short: "c" },
+    rate: { type: "string" },
+    mtu: { type: "string" },
+    "dry-run": { type: "boolean", short: "n" },
+    help: { type: "boolean", short: "h" },
+  }, true);
   if (positionals.length > 1) {
     throw new UsageError(
       `Cannot send from ${positionals.length} files: give one file of records (- for stdin)`,
@@ -502,24 +501,13 @@ function parseSendOptions(args: string[]): SendCliOptions {
 }
 
 function parseReplayOptions(args: string[]): ReplayCliOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        read: { type: "string", short: "r" },
-        interface: { type: "string", short: "i" },
-        count: { type: "string", short: "c" },
-        rate: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw subcommandUsage("replay", error);
-  }
-  const { values } = parsed;
+  const { values } = parseSubcommand("replay", args, {
+    read: { type: "string", short: "r" },
+    interface: { type: "string", short: "i" },
+    count: { type: "string", short: "c" },
+    rate: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, false);
   const options: ReplayCliOptions = { help: values.help === true };
   if (typeof values.read === "string") options.read = values.read;
   if (typeof values.interface === "string") options.interface = values.interface;

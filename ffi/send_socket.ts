@@ -24,6 +24,10 @@ import {
   linkTypeName,
 } from "../parsers/link_type.ts";
 import type { Layer } from "../parsers/types.ts";
+import { IPV4_ADDRESS_LENGTH, IPV6_ADDRESS_LENGTH, MAC_LENGTH } from "../parsers/address.ts";
+import { ETHERNET_HEADER_LENGTH } from "../parsers/ethernet.ts";
+import { IPV4_MIN_HEADER_LENGTH, IPV4_OFFSET_DST } from "../parsers/ipv4.ts";
+import { IPV6_HEADER_LENGTH, IPV6_OFFSET_DST } from "../parsers/ipv6.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -74,15 +78,8 @@ export class SendSetupError extends Error {
   override name = "SendSetupError";
 }
 
-const ETHERNET_HEADER_LENGTH = 14;
-const ETHERTYPE_OFFSET = 12;
-const MAC_LENGTH = 6;
-const IPV4_MIN_HEADER_LENGTH = 20;
-const IPV4_DST_OFFSET = 16;
-const IPV6_HEADER_LENGTH = 40;
-const IPV6_DST_OFFSET = 24;
-const IPV6_ADDRESS_LENGTH = 16;
-const IPV4_ADDRESS_LENGTH = 4;
+/** Where a frame's EtherType is, after the two MAC addresses. */
+const ETHERTYPE_OFFSET = 2 * MAC_LENGTH;
 const VERSION_SHIFT = 4;
 const INT_LENGTH = 4;
 
@@ -238,11 +235,10 @@ export class PacketSender {
       );
     }
     if (this.#packetFd < 0) this.#packetFd = this.#socket(AF_PACKET, 0);
-    const address = new DataView(this.#linkAddress.buffer);
-    address.setUint16(
+    // sll_protocol is in network order: copy the frame's EtherType bytes as they are.
+    this.#linkAddress.set(
+      frame.subarray(ETHERTYPE_OFFSET, ETHERTYPE_OFFSET + 2),
       SOCKADDR_LL.protocol,
-      (frame[ETHERTYPE_OFFSET]! << 8) | frame[ETHERTYPE_OFFSET + 1]!,
-      true,
     );
     this.#linkAddress.set(frame.subarray(0, MAC_LENGTH), SOCKADDR_LL.addr);
     this.#sendto(this.#packetFd, frame, this.#linkAddress);
@@ -257,7 +253,7 @@ export class PacketSender {
       this.#setInt(this.#ipv4Fd, SOL_IP, IP_HDRINCL, 1, "IP_HDRINCL");
     }
     this.#ipv4Address.set(
-      packet.subarray(IPV4_DST_OFFSET, IPV4_DST_OFFSET + IPV4_ADDRESS_LENGTH),
+      packet.subarray(IPV4_OFFSET_DST, IPV4_OFFSET_DST + IPV4_ADDRESS_LENGTH),
       SOCKADDR_IN.addr,
     );
     this.#sendto(this.#ipv4Fd, packet, this.#ipv4Address);
@@ -270,7 +266,7 @@ export class PacketSender {
     // IPPROTO_RAW implies IPV6_HDRINCL: the kernel sends the header as it is.
     if (this.#ipv6Fd < 0) this.#ipv6Fd = this.#socket(AF_INET6, IPPROTO_RAW);
     this.#ipv6Address.set(
-      packet.subarray(IPV6_DST_OFFSET, IPV6_DST_OFFSET + IPV6_ADDRESS_LENGTH),
+      packet.subarray(IPV6_OFFSET_DST, IPV6_OFFSET_DST + IPV6_ADDRESS_LENGTH),
       SOCKADDR_IN6.addr,
     );
     this.#sendto(this.#ipv6Fd, packet, this.#ipv6Address);

@@ -22,7 +22,14 @@ import {
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
 } from "./icmp.ts";
-import { concatBytes, type LayerPlan, roundUp, writeBytes, writeChecksum } from "./layer_plan.ts";
+import {
+  concatBytes,
+  type LayerPlan,
+  roundUp,
+  upperLayerSum,
+  writeBytes,
+  writeChecksum,
+} from "./layer_plan.ts";
 
 const OFFSET_CHECKSUM = 2;
 const OFFSET_REST = 4;
@@ -31,7 +38,6 @@ const ND_OPTION_HEAD = 2;
 const ND_OPTION_MAX_LENGTH = 0xff * ND_OPTION_UNIT;
 const RA_TIMERS_LENGTH = 8;
 const SHORT_BITS = 16;
-const SHORT_RANGE = 2 ** SHORT_BITS;
 
 /** Bytes 4-7: id and seq for echo messages, restOfHeader for the rest. */
 function headerWord(fields: LayerFields, echo: boolean, echoTypes: string): number {
@@ -158,13 +164,10 @@ export function planIcmp(fields: LayerFields, version: 4 | 6): LayerPlan {
     },
     fillChecksum(view, offset, end, ip) {
       if (checksum !== undefined) return;
-      let sum = onesComplementSum(view, offset, end);
-      if (v6) {
-        if (ip === undefined) fields.fail("needs an IPv6 layer before it for its checksum");
-        const length = end - offset;
-        sum += ip.addressSum + IPPROTO_ICMPV6 + Math.floor(length / SHORT_RANGE) +
-          length % SHORT_RANGE;
-      }
+      if (v6 && ip === undefined) fields.fail("needs an IPv6 layer before it for its checksum");
+      const sum = v6
+        ? upperLayerSum(view, offset, end, ip!, IPPROTO_ICMPV6)
+        : onesComplementSum(view, offset, end);
       writeChecksum(view, offset + OFFSET_CHECKSUM, sum, false);
     },
   };

@@ -21,7 +21,13 @@ import {
   IPV4_OPTION_EOL,
   IPV4_OPTION_NOP,
 } from "./ipv4.ts";
-import { concatBytes, type LayerPlan, roundUp, writeBytes, writeChecksum } from "./layer_plan.ts";
+import {
+  concatBytes,
+  headerLength as headerLengthOf,
+  type LayerPlan,
+  writeBytes,
+  writeChecksum,
+} from "./layer_plan.ts";
 
 /** IP protocol number of IPv4 itself (IP in IP). */
 export const IPPROTO_IPIP = 4;
@@ -66,26 +72,6 @@ function optionsBytes(fields: LayerFields): Uint8Array {
   return concatBytes(parts);
 }
 
-/** The header length: the record's (checked against the options), or the options rounded up. */
-function headerLengthOf(fields: LayerFields, optionsLength: number): number {
-  const needed = IPV4_MIN_HEADER_LENGTH + roundUp(optionsLength, IHL_UNIT);
-  if (needed > IPV4_MAX_HEADER_LENGTH) {
-    fields.fail(
-      `options take ${optionsLength} bytes; an IPv4 header holds ` +
-        `${IPV4_MAX_HEADER_LENGTH - IPV4_MIN_HEADER_LENGTH}`,
-    );
-  }
-  const given = fields.optionalUint("headerLength", 8);
-  if (given === undefined) return needed;
-  if (given % IHL_UNIT !== 0 || given < IPV4_MIN_HEADER_LENGTH || given > IPV4_MAX_HEADER_LENGTH) {
-    fields.fail(`headerLength must be a multiple of 4 from 20 to 60, not ${given}`);
-  }
-  if (given < IPV4_MIN_HEADER_LENGTH + optionsLength) {
-    fields.fail(`headerLength ${given} leaves no room for ${optionsLength} bytes of options`);
-  }
-  return given;
-}
-
 /**
  * Plans an IPv4 header. `src` and `dst` are required. Defaults: version 4, dscp and ecn 0, id 1,
  * no flags, fragment offset 0, TTL 64, protocol from the next layer, header length from the
@@ -125,7 +111,14 @@ export function planIpv4(fields: LayerFields, next: LayerPlan | undefined): Laye
   const protocol = fields.chain("protocol", 8, next?.ipProtocol);
   const checksum = fields.optionalUint("checksum", 16);
   const options = optionsBytes(fields);
-  const headerLength = headerLengthOf(fields, options.length);
+  const headerLength = headerLengthOf(
+    fields,
+    "headerLength",
+    IPV4_MIN_HEADER_LENGTH + options.length,
+    IHL_UNIT,
+    IPV4_MIN_HEADER_LENGTH,
+    IPV4_MAX_HEADER_LENGTH,
+  );
   fields.finish();
   const flags = (reserved ? FLAG_RESERVED : 0) | (dontFragment ? FLAG_DONT_FRAGMENT : 0) |
     (moreFragments ? FLAG_MORE_FRAGMENTS : 0);

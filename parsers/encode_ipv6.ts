@@ -32,7 +32,7 @@ import {
   newIpv6Walk,
 } from "./ipv6.ts";
 import { DEFAULT_TTL } from "./encode_ipv4.ts";
-import { concatBytes, type LayerPlan, roundUp, writeBytes } from "./layer_plan.ts";
+import { concatBytes, headerLength, type LayerPlan, writeBytes } from "./layer_plan.ts";
 import type { Ipv6Extension } from "./types.ts";
 
 /** IP protocol number of IPv6 (IPv6 in IP). */
@@ -90,26 +90,9 @@ function padding(count: number): Uint8Array {
   return bytes;
 }
 
-/** The record's `length`, checked: a multiple of `unit` from `minimum` to `maximum`, or undefined. */
-function extensionLength(
-  fields: LayerFields,
-  unit: number,
-  minimum: number,
-  maximum: number,
-): number | undefined {
-  const length = fields.optionalUint("length", 16);
-  if (length === undefined) return undefined;
-  if (length % unit !== 0 || length < minimum || length > maximum) {
-    fields.fail(
-      `length must be a multiple of ${unit} from ${minimum} to ${maximum}, not ${length}`,
-    );
-  }
-  return length;
-}
-
-/** Checks that the content fits the given length. */
-function fits(fields: LayerFields, length: number, content: number): void {
-  if (content > length) fields.fail(`its fields take ${content} bytes, more than length ${length}`);
+/** An extension header's `length`: the record's, checked, or its content rounded up. */
+function extensionLength(fields: LayerFields, content: number, unit: number, max: number): number {
+  return headerLength(fields, "length", content, unit, EXTENSION_UNIT, max);
 }
 
 /** Hop-by-hop or destination options: the options, padded with Pad1/PadN to a multiple of 8. */
@@ -124,10 +107,7 @@ function optionsHeader(fields: LayerFields, nextHeader: number): Uint8Array {
     }),
   );
   const content = EXTENSION_HEAD_LENGTH + options.length;
-  const given = extensionLength(fields, EXTENSION_UNIT, EXTENSION_UNIT, MAX_EXTENSION_LENGTH);
-  const length = given ?? roundUp(content, EXTENSION_UNIT);
-  if (given !== undefined) fits(fields, given, content);
-  if (length > MAX_EXTENSION_LENGTH) fields.fail(`options take ${options.length} bytes, too many`);
+  const length = extensionLength(fields, content, EXTENSION_UNIT, MAX_EXTENSION_LENGTH);
   return concatBytes([
     Uint8Array.of(nextHeader, length / EXTENSION_UNIT - 1),
     options,
@@ -140,11 +120,12 @@ function routingHeader(fields: LayerFields, nextHeader: number): Uint8Array {
   const routingType = fields.uint("routingType", 8);
   const segmentsLeft = fields.uint("segmentsLeft", 8, 0);
   const data = fields.hex("data", new Uint8Array(0));
-  const content = ROUTING_FIXED_LENGTH + data.length;
-  const given = extensionLength(fields, EXTENSION_UNIT, EXTENSION_UNIT, MAX_EXTENSION_LENGTH);
-  const length = given ?? roundUp(content, EXTENSION_UNIT);
-  if (given !== undefined) fits(fields, given, content);
-  if (length > MAX_EXTENSION_LENGTH) fields.fail(`data of ${data.length} bytes is too long`);
+  const length = extensionLength(
+    fields,
+    ROUTING_FIXED_LENGTH + data.length,
+    EXTENSION_UNIT,
+    MAX_EXTENSION_LENGTH,
+  );
   const bytes = new Uint8Array(length);
   bytes.set([nextHeader, length / EXTENSION_UNIT - 1, routingType, segmentsLeft]);
   bytes.set(data, ROUTING_FIXED_LENGTH);
@@ -172,11 +153,14 @@ function fragmentHeader(fields: LayerFields, nextHeader: number): Uint8Array {
 function ahHeader(fields: LayerFields, nextHeader: number): Uint8Array {
   const spi = fields.uint("spi", 32, 0);
   const data = fields.hex("data", new Uint8Array(0));
-  const content = AH_FIXED_LENGTH + data.length;
-  const given = extensionLength(fields, AH_UNIT, AH_FIXED_LENGTH, MAX_AH_LENGTH);
-  const length = given ?? roundUp(content, AH_UNIT);
-  if (given !== undefined) fits(fields, given, content);
-  if (length > MAX_AH_LENGTH) fields.fail(`data of ${data.length} bytes is too long`);
+  const length = headerLength(
+    fields,
+    "length",
+    AH_FIXED_LENGTH + data.length,
+    AH_UNIT,
+    AH_FIXED_LENGTH,
+    MAX_AH_LENGTH,
+  );
   const bytes = new Uint8Array(length);
   const view = new DataView(bytes.buffer);
   view.setUint8(0, nextHeader);

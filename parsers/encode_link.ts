@@ -95,13 +95,16 @@ export function planVlan(fields: LayerFields, next: LayerPlan | undefined): Laye
   };
 }
 
-/** The link-layer address of a cooked header, at most 8 bytes. */
-function cookedAddress(fields: LayerFields): Uint8Array {
+/** The fields both cooked headers have: packet type (of `packetTypeBits`), ARPHRD type, address, protocol. */
+function cookedFields(fields: LayerFields, next: LayerPlan | undefined, packetTypeBits: number) {
+  const packetType = fields.uint("packetType", packetTypeBits, PACKET_HOST);
+  const arphrdType = fields.uint("arphrdType", 16, ARPHRD_ETHER);
   const address = fields.linkAddress("address", "");
   if (address.length > SLL_ADDRESS_ROOM) {
     fields.fail(`address has ${address.length} bytes; a cooked header holds ${SLL_ADDRESS_ROOM}`);
   }
-  return address;
+  const protocol = fields.chain("protocol", 16, next?.etherType);
+  return { packetType, arphrdType, address, protocol };
 }
 
 /**
@@ -124,20 +127,17 @@ function cookedAddress(fields: LayerFields): Uint8Array {
  * ```
  */
 export function planSll(fields: LayerFields, next: LayerPlan | undefined): LayerPlan {
-  const packetType = fields.uint("packetType", 16, PACKET_HOST);
-  const arphrdType = fields.uint("arphrdType", 16, ARPHRD_ETHER);
-  const address = cookedAddress(fields);
-  const protocol = fields.chain("protocol", 16, next?.etherType);
+  const cooked = cookedFields(fields, next, 16);
   fields.finish();
   return {
     type: "sll",
     size: SLL_HEADER_LENGTH,
     write(view, offset) {
-      view.setUint16(offset, packetType);
-      view.setUint16(offset + 2, arphrdType);
-      view.setUint16(offset + 4, address.length);
-      writeBytes(view, offset + 6, address);
-      view.setUint16(offset + 14, protocol);
+      view.setUint16(offset, cooked.packetType);
+      view.setUint16(offset + 2, cooked.arphrdType);
+      view.setUint16(offset + 4, cooked.address.length);
+      writeBytes(view, offset + 6, cooked.address);
+      view.setUint16(offset + 14, cooked.protocol);
     },
   };
 }
@@ -161,22 +161,19 @@ export function planSll(fields: LayerFields, next: LayerPlan | undefined): Layer
  * ```
  */
 export function planSll2(fields: LayerFields, next: LayerPlan | undefined): LayerPlan {
-  const packetType = fields.uint("packetType", 8, PACKET_HOST);
-  const arphrdType = fields.uint("arphrdType", 16, ARPHRD_ETHER);
-  const address = cookedAddress(fields);
-  const protocol = fields.chain("protocol", 16, next?.etherType);
+  const cooked = cookedFields(fields, next, 8);
   const interfaceIndex = fields.uint("interfaceIndex", 32, 0);
   fields.finish();
   return {
     type: "sll2",
     size: SLL2_HEADER_LENGTH,
     write(view, offset) {
-      view.setUint16(offset, protocol);
+      view.setUint16(offset, cooked.protocol);
       view.setUint32(offset + 4, interfaceIndex);
-      view.setUint16(offset + 8, arphrdType);
-      view.setUint8(offset + 10, packetType);
-      view.setUint8(offset + 11, address.length);
-      writeBytes(view, offset + 12, address);
+      view.setUint16(offset + 8, cooked.arphrdType);
+      view.setUint8(offset + 10, cooked.packetType);
+      view.setUint8(offset + 11, cooked.address.length);
+      writeBytes(view, offset + 12, cooked.address);
     },
   };
 }

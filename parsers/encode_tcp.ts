@@ -11,9 +11,15 @@
  */
 
 import { LayerFields } from "./build_fields.ts";
-import { onesComplementSum } from "./checksum.ts";
 import { optionBytes } from "./encode_option.ts";
-import { concatBytes, type LayerPlan, roundUp, writeBytes, writeChecksum } from "./layer_plan.ts";
+import {
+  concatBytes,
+  headerLength as headerLengthOf,
+  type LayerPlan,
+  upperLayerSum,
+  writeBytes,
+  writeChecksum,
+} from "./layer_plan.ts";
 import {
   IPPROTO_TCP,
   TCP_FLAGS,
@@ -142,29 +148,6 @@ function tcpOption(option: LayerFields): Uint8Array {
   }
 }
 
-/** The header length: the record's (checked against the options), or the options rounded up. */
-function headerLengthOf(fields: LayerFields, optionsLength: number): number {
-  const needed = TCP_MIN_HEADER_LENGTH + roundUp(optionsLength, DATA_OFFSET_UNIT);
-  if (needed > TCP_MAX_HEADER_LENGTH) {
-    fields.fail(
-      `options take ${optionsLength} bytes; a TCP header holds ` +
-        `${TCP_MAX_HEADER_LENGTH - TCP_MIN_HEADER_LENGTH}`,
-    );
-  }
-  const given = fields.optionalUint("headerLength", 8);
-  if (given === undefined) return needed;
-  if (
-    given % DATA_OFFSET_UNIT !== 0 || given < TCP_MIN_HEADER_LENGTH ||
-    given > TCP_MAX_HEADER_LENGTH
-  ) {
-    fields.fail(`headerLength must be a multiple of 4 from 20 to 60, not ${given}`);
-  }
-  if (given < TCP_MIN_HEADER_LENGTH + optionsLength) {
-    fields.fail(`headerLength ${given} leaves no room for ${optionsLength} bytes of options`);
-  }
-  return given;
-}
-
 /**
  * Plans a TCP header. `srcPort` and `dstPort` are required. Defaults: seq and ack 0, flags SYN
  * (a number, or Scapy's letters such as `"SA"`), window 65535, urgent pointer 0, header length
@@ -203,7 +186,14 @@ export function planTcp(fields: LayerFields): LayerPlan {
       return bytes;
     }),
   );
-  const headerLength = headerLengthOf(fields, options.length);
+  const headerLength = headerLengthOf(
+    fields,
+    "headerLength",
+    TCP_MIN_HEADER_LENGTH + options.length,
+    DATA_OFFSET_UNIT,
+    TCP_MIN_HEADER_LENGTH,
+    TCP_MAX_HEADER_LENGTH,
+  );
   fields.finish();
   return {
     type: "tcp",
@@ -226,8 +216,7 @@ export function planTcp(fields: LayerFields): LayerPlan {
     fillChecksum(view, offset, end, ip) {
       if (checksum !== undefined) return;
       if (ip === undefined) fields.fail("needs an IP layer before it for its checksum");
-      const length = end - offset;
-      const sum = onesComplementSum(view, offset, end, ip.addressSum) + IPPROTO_TCP + length;
+      const sum = upperLayerSum(view, offset, end, ip, IPPROTO_TCP);
       writeChecksum(view, offset + OFFSET_CHECKSUM, sum, false);
     },
   };

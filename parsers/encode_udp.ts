@@ -9,8 +9,7 @@
  */
 
 import type { LayerFields } from "./build_fields.ts";
-import { onesComplementSum } from "./checksum.ts";
-import { type LayerPlan, writeChecksum } from "./layer_plan.ts";
+import { type LayerPlan, upperLayerSum, writeChecksum } from "./layer_plan.ts";
 import { IPPROTO_UDP, UDP_HEADER_LENGTH } from "./udp.ts";
 
 const OFFSET_LENGTH = 4;
@@ -67,8 +66,7 @@ export function planUdp(fields: LayerFields): LayerPlan {
       if (ip === undefined) fields.fail("needs an IP layer before it for its checksum");
       const udpLength = view.getUint16(offset + OFFSET_LENGTH);
       const covered = Math.min(offset + udpLength, end);
-      const sum = onesComplementSum(view, offset, covered, ip.addressSum) + IPPROTO_UDP +
-        udpLength;
+      const sum = upperLayerSum(view, offset, covered, ip, IPPROTO_UDP, udpLength);
       writeChecksum(view, offset + OFFSET_CHECKSUM, sum, true);
     },
   };

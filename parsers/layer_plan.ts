@@ -8,8 +8,12 @@
  * @module
  */
 
-import { internetChecksum } from "./checksum.ts";
+import type { LayerFields } from "./build_fields.ts";
+import { internetChecksum, onesComplementSum } from "./checksum.ts";
 import type { LayerType } from "./types.ts";
+
+/** Pseudo-header lengths above 16 bits add their high half too (IPv6 jumbograms). */
+const SHORT_RANGE = 0x10000;
 
 /** The ones' complement form of zero that a UDP sender writes for a computed zero checksum. */
 const NEGATIVE_ZERO = 0xffff;
@@ -112,4 +116,65 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
     at += part.length;
   }
   return all;
+}
+
+/**
+ * A header's length in bytes: the record's field `name`, checked (a multiple of `unit` from
+ * `min` to `max`, and room for the `content` bytes its fields take), or else `content` rounded up
+ * to `unit` (at least `min`).
+ *
+ * @throws {BuildError} For a length given that is off, or content that no length can hold.
+ *
+ * @example A TCP header with 5 bytes of options
+ * ```ts
+ * import { LayerFields } from "./build_fields.ts";
+ * import { headerLength } from "./layer_plan.ts";
+ * const fields = new LayerFields({ type: "tcp" }, "layer 1");
+ * console.assert(headerLength(fields, "headerLength", 25, 4, 20, 60) === 28);
+ * ```
+ */
+export function headerLength(
+  fields: LayerFields,
+  name: string,
+  content: number,
+  unit: number,
+  min: number,
+  max: number,
+): number {
+  const given = fields.optionalUint(name, 16);
+  if (given === undefined) {
+    const length = Math.max(min, roundUp(content, unit));
+    if (length > max) {
+      fields.fail(`its fields take ${content} bytes, more than the ${max} the header can hold`);
+    }
+    return length;
+  }
+  if (given % unit !== 0 || given < min || given > max) {
+    fields.fail(`${name} must be a multiple of ${unit} from ${min} to ${max}, not ${given}`);
+  }
+  if (given < content) fields.fail(`its fields take ${content} bytes, more than ${name} ${given}`);
+  return given;
+}
+
+/**
+ * The unfolded checksum sum of an upper-layer message at `[offset, end)` with its pseudo header:
+ * the enclosing IP header's address sum, the protocol, and `length` (by default the message's).
+ *
+ * @example An empty UDP header's sum with all-zero addresses
+ * ```ts
+ * import { upperLayerSum } from "./layer_plan.ts";
+ * const view = new DataView(new Uint8Array(8).buffer);
+ * console.assert(upperLayerSum(view, 0, 8, { version: 4, addressSum: 0 }, 17) === 17 + 8);
+ * ```
+ */
+export function upperLayerSum(
+  view: DataView,
+  offset: number,
+  end: number,
+  ip: IpContext,
+  protocol: number,
+  length: number = end - offset,
+): number {
+  return onesComplementSum(view, offset, end, ip.addressSum) + protocol +
+    Math.floor(length / SHORT_RANGE) + length % SHORT_RANGE;
 }

@@ -653,7 +653,7 @@ Deno.test("buildPacket() names the layer and field of a value of the wrong type 
   );
   assertBuildError(
     () => ip({ headerLength: 20, options: [{ type: 148, data: "0000" }] }),
-    /headerLength 20 leaves no room for 4 bytes of options/,
+    /layer 1 \(ipv4\): its fields take 24 bytes, more than headerLength 20/,
   );
   assertBuildError(
     () => ip({ options: [{ type: 7 }] }),

@@ -17,8 +17,8 @@ function seedFromEnvironment(): number {
 /** This run's seed. */
 export const SEED: number = seedFromEnvironment();
 
-/** mulberry32: a small seeded PRNG giving floats in [0, 1). */
-function mulberry32(seed: number): () => number {
+/** mulberry32: a small seeded PRNG giving floats in [0, 1), so failures reproduce. */
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
