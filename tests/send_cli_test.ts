@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { buildPacket } from "../parsers/build.ts";
 import { formatHex } from "../format/hex.ts";
-import { assertSnoutError, fixture, haveProgram, ROOT, runCli } from "./helpers.ts";
+import { assertSnoutError, fixture, haveProgram, ROOT, run, runCli } from "./helpers.ts";
 import { namespace } from "./netns.ts";
 
 const encoder = new TextEncoder();
@@ -38,20 +38,45 @@ function isRoot(): boolean {
   return new TextDecoder().decode(id.outputSync().stdout).trim() === "0";
 }
 
+const IS_ROOT = isRoot();
+/** As root, each send runs in a network namespace of its own, so nothing can reach a real wire. */
+const ISOLATE = IS_ROOT && haveProgram("unshare") && haveProgram("ip");
+
+/** `cli.ts ARGS` with these permissions: in a fresh network namespace (lo up) as root. */
+function runSend(
+  permissions: string[],
+  args: string[],
+  options: { stdin?: Uint8Array } = {},
+) {
+  if (!ISOLATE) return runCli(permissions, args, options);
+  return run("unshare", [
+    "--net",
+    "sh",
+    "-c",
+    'ip link set lo up && exec "$0" "$@"',
+    Deno.execPath(),
+    "run",
+    "-q",
+    ...permissions,
+    `${ROOT}cli.ts`,
+    ...args,
+  ], options);
+}
+
 Deno.test("cli.ts send --help and replay --help print their usage and exit 0", async () => {
-  const send = await runCli(NO_PERMISSIONS, ["send", "--help"]);
+  const send = await runSend(NO_PERMISSIONS, ["send", "--help"]);
   assert.equal(send.code, 0);
   assert.match(send.stdout, /Usage: .*cli\.ts send \[FILE\]/);
   assert.match(send.stdout, /--dry-run/);
-  const replay = await runCli(NO_PERMISSIONS, ["replay", "-h"]);
+  const replay = await runSend(NO_PERMISSIONS, ["replay", "-h"]);
   assert.equal(replay.code, 0);
   assert.match(replay.stdout, /Usage: .*cli\.ts replay -r FILE -i IFACE/);
-  const main = await runCli(NO_PERMISSIONS, ["--help"]);
+  const main = await runSend(NO_PERMISSIONS, ["--help"]);
   assert.match(main.stdout, /cli\.ts send \[FILE\]/);
 });
 
 Deno.test("cli.ts send --dry-run prints each packet's summary and every byte, with no privileges", async () => {
-  const result = await runCli(NO_PERMISSIONS, ["send", "--dry-run"], { stdin: ndjson(SYN, ARP) });
+  const result = await runSend(NO_PERMISSIONS, ["send", "--dry-run"], { stdin: ndjson(SYN, ARP) });
   assert.equal(result.code, 0, result.stderr);
   const lines = result.stdout.trimEnd().split("\n");
   assert.match(
@@ -70,7 +95,7 @@ Deno.test("cli.ts send -n reads a file, and --count cycles through its records",
   const path = await Deno.makeTempFile({ suffix: ".ndjson" });
   try {
     await Deno.writeFile(path, ndjson(SYN, ARP));
-    const result = await runCli(["--allow-read"], ["send", path, "-n", "-c", "5"]);
+    const result = await runSend(["--allow-read"], ["send", path, "-n", "-c", "5"]);
     assert.equal(result.code, 0, result.stderr);
     const summaries = result.stdout.split("\n").filter((line) => /^\d+\.\d{6} /.test(line));
     assert.deepEqual(summaries.map((line) => line.includes("ARP")), [
@@ -95,7 +120,7 @@ Deno.test("cli.ts send -n --mtu prints the fragments of a large IPv4 datagram", 
     }],
     payload: { text: "x".repeat(2000) },
   };
-  const result = await runCli(NO_PERMISSIONS, ["send", "-n", "--mtu", "1000"], {
+  const result = await runSend(NO_PERMISSIONS, ["send", "-n", "--mtu", "1000"], {
     stdin: ndjson(record),
   });
   assert.equal(result.code, 0, result.stderr);
@@ -120,7 +145,7 @@ Deno.test("cli.ts send refuses what it cannot build or read in one line naming t
     [encoder.encode("\n\n"), /^snout: Cannot send: the input holds no records/],
   ];
   for (const [stdin, pattern] of cases) {
-    const result = await runCli(NO_PERMISSIONS, ["send", "-n"], { stdin });
+    const result = await runSend(NO_PERMISSIONS, ["send", "-n"], { stdin });
     assert.equal(result.code, 1, result.stderr);
     assertSnoutError(result.stderr, pattern);
   }
@@ -142,17 +167,17 @@ Deno.test("cli.ts send and replay refuse bad flags in one line", async () => {
     [["replay", "extra"], /extra.*\(see cli\.ts replay --help\)/],
   ];
   for (const [args, pattern] of cases) {
-    const result = await runCli(NO_PERMISSIONS, args, { stdin: ndjson(SYN) });
+    const result = await runSend(NO_PERMISSIONS, args, { stdin: ndjson(SYN) });
     assert.equal(result.code, 1, args.join(" "));
     assertSnoutError(result.stderr, pattern);
   }
 });
 
 Deno.test("cli.ts send without --allow-ffi says to grant it, in one line", async () => {
-  const result = await runCli(NO_PERMISSIONS, ["send"], { stdin: ndjson(SYN) });
+  const result = await runSend(NO_PERMISSIONS, ["send"], { stdin: ndjson(SYN) });
   assert.equal(result.code, 1);
   assertSnoutError(result.stderr, /^snout: Sending needs FFI access to libc: run with --allow-ffi/);
-  const replay = await runCli(["--allow-read"], [
+  const replay = await runSend(["--allow-read"], [
     "replay",
     "-r",
     fixture("arp_ping.pcap"),
@@ -164,22 +189,28 @@ Deno.test("cli.ts send without --allow-ffi says to grant it, in one line", async
 });
 
 Deno.test("cli.ts send refuses an Ethernet record without -i, and an unknown interface, before sending", async () => {
-  const noInterface = await runCli(FFI, ["send"], { stdin: ndjson(ARP) });
+  const noInterface = await runSend(FFI, ["send"], { stdin: ndjson(ARP) });
   assert.equal(noInterface.code, 1);
   assertSnoutError(
     noInterface.stderr,
     /^snout: Cannot send the Ethernet frame of line 1 without an interface: give -i IFACE, or start the record at ipv4 or ipv6/,
   );
-  const unknown = await runCli(FFI, ["send", "-i", "snout-nope0"], { stdin: ndjson(ARP) });
+  const unknown = await runSend(FFI, ["send", "-i", "snout-nope0"], { stdin: ndjson(ARP) });
   assert.equal(unknown.code, 1);
   assertSnoutError(unknown.stderr, /^snout: No such interface: snout-nope0 \(known: .*lo.*\)$/);
-  const replay = await runCli(FFI, ["replay", "-r", fixture("arp_ping.pcap"), "-i", "snout-nope0"]);
+  const replay = await runSend(FFI, [
+    "replay",
+    "-r",
+    fixture("arp_ping.pcap"),
+    "-i",
+    "snout-nope0",
+  ]);
   assert.equal(replay.code, 1);
   assertSnoutError(replay.stderr, /^snout: No such interface: snout-nope0/);
 });
 
 Deno.test("cli.ts replay refuses a cooked capture: it has no Ethernet header to send", async () => {
-  const result = await runCli(FFI, ["replay", "-r", fixture("any_sll2.pcap"), "-i", "lo"]);
+  const result = await runSend(FFI, ["replay", "-r", fixture("any_sll2.pcap"), "-i", "lo"]);
   assert.equal(result.code, 1);
   assertSnoutError(
     result.stderr,
@@ -189,7 +220,7 @@ Deno.test("cli.ts replay refuses a cooked capture: it has no Ethernet header to 
 
 Deno.test({
   name: "cli.ts send without root fails with EPERM and says what to do, in one line",
-  ignore: !isRoot() || !haveProgram("setpriv") || !haveProgram("ip"),
+  ignore: !IS_ROOT || !haveProgram("setpriv") || !haveProgram("ip"),
   async fn() {
     const ns = await namespace();
     const denoDir = await Deno.makeTempDir();
