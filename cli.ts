@@ -24,6 +24,15 @@ import { CapturePool } from "./io/capture_pool.ts";
 import { listInterfaces } from "./ffi/interfaces.ts";
 import { type L3Protocol, MAX_SNAP_LENGTH } from "./ffi/packet_socket.ts";
 import { dropPrivileges, effectiveUserId, resolveUser, type UserIds } from "./ffi/privileges.ts";
+import type { ParseArgsOptionsConfig } from "node:util";
+import { PacketSender } from "./ffi/send_socket.ts";
+import { decodePacket } from "./parsers/decode.ts";
+import { LINKTYPE_ETHERNET } from "./parsers/link_type.ts";
+import { IPV4_MIN_MTU } from "./parsers/fragment.ts";
+import { readNdjson } from "./io/read_ndjson.ts";
+import { atLine, type PacketEmitter, sendRecords } from "./io/send_records.ts";
+import { ErrnoError } from "./ffi/errno.ts";
+import { replayCapture } from "./io/replay.ts";
 
 const HELP = `snout ${denoConfig.version}: a packet sniffer and packet toolkit for Deno
 
@@ -62,7 +71,11 @@ Live capture:
   -h, --help           show this help
       --version        show the version
 
-Colour is used on a terminal only, and never when NO_COLOR is set.`;
+Colour is used on a terminal only, and never when NO_COLOR is set.
+
+Crafting and sending (see cli.ts send --help, cli.ts replay --help):
+  cli.ts send [FILE] [-i IFACE] ...    build packets from NDJSON records and send them
+  cli.ts replay -r FILE -i IFACE ...   resend a capture's frames on an interface`;
 
 /** Fraction digits of a microsecond clock; finer captures are written as nanosecond pcap. */
 const MICROSECOND_DIGITS = 6;
@@ -503,6 +516,254 @@ async function captureWithWorkers(options: CliOptions): Promise<number> {
   return 0;
 }
 
+const SEND_HELP = `Usage: sudo deno run --allow-ffi --allow-read cli.ts send [FILE] [options]
+
+Builds one packet from each NDJSON record of FILE (standard input when FILE is - or absent) and
+sends it. A record is a line of --json output, or any part of one: {"layers": [...], "payload":
+...}; fields left out get defaults, lengths and checksums are computed (see README.md).
+Records that start at ethernet are sent as they are on -i IFACE (AF_PACKET); records that start
+at ipv4 or ipv6 go to their dst through a raw socket (IP_HDRINCL), out of -i IFACE if given.
+
+  -i, --interface IF   the interface to send on (required for Ethernet records)
+  -c, --count N        send N records: the first N, or the records again and again until N
+      --rate PPS       records per second (e.g. 10, or 0.5); default: as fast as they build
+      --mtu BYTES      split IPv4 datagrams longer than BYTES into fragments
+  -n, --dry-run        print each packet (summary and hex of every byte) and send nothing;
+                       needs neither root nor --allow-ffi
+  -h, --help           show this help`;
+
+const REPLAY_HELP =
+  `Usage: sudo deno run --allow-ffi --allow-read cli.ts replay -r FILE -i IFACE [options]
+
+Resends the frames of a pcap or pcapng file (- for standard input) on an interface, as captured,
+at the capture's own pace unless --rate says otherwise. Ethernet captures are sent on IFACE as
+they are; raw IP captures (LINKTYPE_RAW) go to their destinations out of IFACE.
+
+  -r, --read FILE      the capture to replay (required)
+  -i, --interface IF   the interface to send on (required)
+  -c, --count N        send the first N frames
+      --rate PPS       frames per second instead of the capture's timing
+  -h, --help           show this help`;
+
+/** Largest --rate: ten million packets a second, beyond what one socket sends. */
+const MAX_RATE = 10_000_000;
+/** Largest --mtu: an IPv4 datagram's largest total length. */
+const MAX_MTU = 65535;
+
+interface SendCliOptions {
+  file: string;
+  interface?: string;
+  count?: number;
+  rate?: number;
+  mtu?: number;
+  dryRun: boolean;
+  help: boolean;
+}
+
+interface ReplayCliOptions {
+  read?: string;
+  interface?: string;
+  count?: number;
+  rate?: number;
+  help: boolean;
+}
+
+function parseRate(text: string): number {
+  const value = Number(text);
+  if (!/^[0-9]*\.?[0-9]+$/.test(text) || !(value > 0) || value > MAX_RATE) {
+    throw new UsageError(
+      `Invalid rate "${text}": give packets per second, a number above 0 and up to ${MAX_RATE}`,
+    );
+  }
+  return value;
+}
+
+/** parseArgs for a subcommand; its errors become one-line usage errors naming its help. */
+function parseSubcommand<T extends ParseArgsOptionsConfig>(
+  name: string,
+  args: string[],
+  options: T,
+  allowPositionals: boolean,
+) {
+  try {
+    return parseArgs({ args, strict: true, allowPositionals, options });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(
+      `${message.split("\n")[0]!.replace(/\.$/, "")} (see cli.ts ${name} --help)`,
+    );
+  }
+}
+
+function parseSendOptions(args: string[]): SendCliOptions {
+  const { values, positionals } = parseSubcommand("send", args, {
+    interface: { type: "string", short: "i" },
+    count: { type: "string", short: "c" },
+    rate: { type: "string" },
+    mtu: { type: "string" },
+    "dry-run": { type: "boolean", short: "n" },
+    help: { type: "boolean", short: "h" },
+  }, true);
+  if (positionals.length > 1) {
+    throw new UsageError(
+      `Cannot send from ${positionals.length} files: give one file of records (- for stdin)`,
+    );
+  }
+  const options: SendCliOptions = {
+    file: positionals[0] ?? "-",
+    dryRun: values["dry-run"] === true,
+    help: values.help === true,
+  };
+  if (typeof values.interface === "string") options.interface = values.interface;
+  if (typeof values.count === "string") options.count = parsePositive(values.count, "count");
+  if (typeof values.rate === "string") options.rate = parseRate(values.rate);
+  if (typeof values.mtu === "string") {
+    const mtu = Number(values.mtu);
+    if (!/^[0-9]+$/.test(values.mtu) || mtu < IPV4_MIN_MTU || mtu > MAX_MTU) {
+      throw new UsageError(
+        `Invalid MTU "${values.mtu}": give a whole number from ${IPV4_MIN_MTU} to ${MAX_MTU}`,
+      );
+    }
+    options.mtu = mtu;
+  }
+  return options;
+}
+
+function parseReplayOptions(args: string[]): ReplayCliOptions {
+  const { values } = parseSubcommand("replay", args, {
+    read: { type: "string", short: "r" },
+    interface: { type: "string", short: "i" },
+    count: { type: "string", short: "c" },
+    rate: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, false);
+  const options: ReplayCliOptions = { help: values.help === true };
+  if (typeof values.read === "string") options.read = values.read;
+  if (typeof values.interface === "string") options.interface = values.interface;
+  if (typeof values.count === "string") options.count = parsePositive(values.count, "count");
+  if (typeof values.rate === "string") options.rate = parseRate(values.rate);
+  if (options.help) return options;
+  if (options.read === undefined) {
+    throw new UsageError("Cannot replay without a capture: give -r FILE");
+  }
+  if (options.interface === undefined) {
+    throw new UsageError(
+      "Cannot replay without an interface: give -i IFACE, the one to send the frames on",
+    );
+  }
+  return options;
+}
+
+/** Aborts the returned signal on Ctrl-C and SIGTERM; `remove` takes the handlers away. */
+function abortOnSignals(): { signal: AbortSignal; remove: () => void } {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  return {
+    signal: controller.signal,
+    remove: () => {
+      for (const signal of signals) Deno.removeSignalListener(signal, stop);
+    },
+  };
+}
+
+/** `send`: records in, packets out (or printed, for a dry run). */
+async function sendCommand(options: SendCliOptions): Promise<number> {
+  if (options.help) {
+    console.log(SEND_HELP);
+    return 0;
+  }
+  const out = new OutputWriter(Deno.stdout);
+  const sender = options.dryRun
+    ? undefined
+    : PacketSender.open(options.interface === undefined ? {} : { interface: options.interface });
+  const print = makePrinter({ mode: "summary", hex: 2, color: useColor() });
+  let number = 0;
+  const emit: PacketEmitter = (packet, linkType, line) => {
+    number++;
+    if (sender === undefined) {
+      const time = (Date.now() / 1000).toFixed(MICROSECOND_DIGITS);
+      out.writeLine(print(decodePacket(packet, linkType, { number, time }), () => packet));
+      return;
+    }
+    if (linkType === LINKTYPE_ETHERNET && options.interface === undefined) {
+      throw new UsageError(
+        `Cannot send the Ethernet frame of line ${line} without an interface: give -i IFACE, ` +
+          "or start the record at ipv4 or ipv6 to send it to its destination",
+      );
+    }
+    try {
+      sender.send(packet, linkType);
+    } catch (error) {
+      // The kernel refused this packet: say which record it was.
+      throw error instanceof ErrnoError && error.syscall === "sendto" ? atLine(error, line) : error;
+    }
+  };
+  const { signal, remove } = abortOnSignals();
+  try {
+    const records = readNdjson(options.file === "-" ? Deno.stdin.readable : options.file);
+    const result = await sendRecords(records, {
+      signal,
+      ...(options.count === undefined ? {} : { count: options.count }),
+      ...(options.rate === undefined ? {} : { rate: options.rate }),
+      ...(options.mtu === undefined ? {} : { mtu: options.mtu }),
+    }, emit);
+    const recordNote = result.records === result.packets
+      ? ""
+      : ` (from ${result.records} record${result.records === 1 ? "" : "s"})`;
+    console.error(
+      sender === undefined
+        ? `${result.packets} packets built${recordNote}, none sent (dry run)`
+        : `${result.packets} packets sent${recordNote}, ${result.bytes} bytes`,
+    );
+  } catch (error) {
+    if (!(error instanceof OutputClosedError)) throw error;
+  } finally {
+    remove();
+    sender?.close();
+    if (!out.closed) flushQuietly(out);
+  }
+  return 0;
+}
+
+/** `replay`: a capture's frames out on an interface. */
+async function replayCommand(options: ReplayCliOptions): Promise<number> {
+  if (options.help) {
+    console.log(REPLAY_HELP);
+    return 0;
+  }
+  const sender = PacketSender.open({ interface: options.interface! });
+  const { signal, remove } = abortOnSignals();
+  let warning: string | undefined;
+  try {
+    const result = await replayCapture(
+      options.read === "-" ? Deno.stdin.readable : options.read!,
+      {
+        signal,
+        onWarning: (message) => warning = message,
+        ...(options.count === undefined ? {} : { count: options.count }),
+        ...(options.rate === undefined ? {} : { rate: options.rate }),
+      },
+      (frame, linkType) => sender.send(frame, linkType),
+    );
+    console.error(`${result.packets} packets sent, ${result.bytes} bytes`);
+    if (result.cut > 0) {
+      console.error(
+        `${result.cut} of them cut short by the capture's snapshot length, sent as captured`,
+      );
+    }
+  } finally {
+    remove();
+    sender.close();
+  }
+  if (warning !== undefined) {
+    console.error(`snout: ${warning}`);
+    return 1;
+  }
+  return 0;
+}
+
 /** Flushes, treating a reader that went away as the end of output. */
 function flushQuietly(out: OutputWriter): void {
   try {
@@ -523,6 +784,8 @@ function flushQuietly(out: OutputWriter): void {
  */
 export async function main(args: string[]): Promise<number> {
   try {
+    if (args[0] === "send") return await sendCommand(parseSendOptions(args.slice(1)));
+    if (args[0] === "replay") return await replayCommand(parseReplayOptions(args.slice(1)));
     const options = parseOptions(args);
     if (options.help) {
       console.log(HELP);

@@ -2,7 +2,8 @@
  * snout: a packet sniffer and packet toolkit for Deno.
  *
  * This module re-exports the library: decoders that turn frames into typed records, the pcap and
- * pcapng reader, the pcap writer, the formatters the CLI prints with, and live capture. Importing
+ * pcapng reader, the pcap writer, the formatters the CLI prints with, live capture, and the
+ * builders and raw sockets that craft and send packets. Importing
  * it opens no native library: libc is opened on the first live capture, so reading a capture file
  * needs only `--allow-read`.
  *
@@ -101,3 +102,41 @@ export { interfaceIndex, listInterfaces, type NetworkInterface } from "./ffi/int
 export { ErrnoError } from "./ffi/errno.ts";
 export { LibcUnavailableError } from "./ffi/libc.ts";
 export { dropPrivileges, resolveUser, type UserIds } from "./ffi/privileges.ts";
+// Crafting and sending: records to bytes (the inverse of the decoders), and raw sockets to send.
+export {
+  type BuildOptions,
+  buildPacket,
+  encodePacket,
+  type LayerSpec,
+  linkTypeOf,
+  type PacketSpec,
+  payloadBytes,
+  type PayloadSpec,
+} from "./parsers/build.ts";
+export { BuildError } from "./parsers/build_fields.ts";
+export { fragmentIpv4, IPV4_MIN_MTU } from "./parsers/fragment.ts";
+export {
+  parseHex,
+  parseIpv4,
+  parseIpv6,
+  parseLinkAddress,
+  parseMac,
+} from "./parsers/address_parse.ts";
+export {
+  PacketSender,
+  send,
+  type SendOptions,
+  SendSetupError,
+  type SendStats,
+} from "./ffi/send_socket.ts";
+export { type NdjsonLine, readNdjson } from "./io/read_ndjson.ts";
+export {
+  buildRecord,
+  type BuiltRecord,
+  type PacketEmitter,
+  sendRecords,
+  type SendRecordsOptions,
+  type SendRecordsResult,
+} from "./io/send_records.ts";
+export { replayCapture, type ReplayOptions, type ReplayResult } from "./io/replay.ts";
+export { Pacer } from "./io/pacer.ts";

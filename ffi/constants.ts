@@ -307,3 +307,47 @@ export const TPACKET3_HDR = {
  * `tp_packets` at 0, `tp_drops` at 4, `tp_freeze_q_cnt` (times the ring was full) at 8.
  */
 export const TPACKET_STATS_V3 = { size: 12, packets: 0, drops: 4, freezes: 8 } as const;
+
+// ---------------------------------------------------------------------------------------------
+// Sending (send_socket.ts): raw IPv4 and IPv6 sockets with the header included, and AF_PACKET.
+
+/** Address family of IPv6. */
+export const AF_INET6 = 10;
+/** Protocol of a raw socket that sends whole IP packets and receives none. */
+export const IPPROTO_RAW = 255;
+/** Socket option level of IPv4 (SOL_IP). */
+export const SOL_IP = 0;
+/** IPv4 option: the caller writes the IP header (implied by IPPROTO_RAW, set anyway). */
+export const IP_HDRINCL = 3;
+/** Socket option: send through (and receive from) this interface only; its name as the value. */
+export const SO_BINDTODEVICE = 25;
+
+/**
+ * struct sockaddr_in (16 bytes):
+ * ```c
+ * sa_family_t    sin_family; // 0
+ * in_port_t      sin_port;   // 2 (network order; 0 for raw sockets)
+ * struct in_addr sin_addr;   // 4 (network order)
+ * unsigned char  sin_zero[8]; // 8
+ * ```
+ */
+export const SOCKADDR_IN = { size: 16, family: 0, port: 2, addr: 4 } as const;
+
+/**
+ * struct sockaddr_in6 (28 bytes):
+ * ```c
+ * sa_family_t     sin6_family;   // 0
+ * in_port_t       sin6_port;     // 2
+ * uint32_t        sin6_flowinfo; // 4
+ * struct in6_addr sin6_addr;     // 8
+ * uint32_t        sin6_scope_id; // 24: the interface of a link-local address
+ * ```
+ */
+export const SOCKADDR_IN6 = {
+  size: 28,
+  family: 0,
+  port: 2,
+  flowinfo: 4,
+  addr: 8,
+  scopeId: 24,
+} as const;

@@ -32,6 +32,7 @@ const ERRNO_NAMES: ReadonlyMap<number, string> = new Map([
   [38, "ENOSYS"],
   [50, "ENONET"],
   [61, "ENODATA"],
+  [90, "EMSGSIZE"],
   [92, "ENOPROTOOPT"],
   [93, "EPROTONOSUPPORT"],
   [94, "ESOCKTNOSUPPORT"],
@@ -44,6 +45,7 @@ const ERRNO_NAMES: ReadonlyMap<number, string> = new Map([
   [105, "ENOBUFS"],
   [107, "ENOTCONN"],
   [110, "ETIMEDOUT"],
+  [113, "EHOSTUNREACH"],
 ]);
 
 /** Operation not permitted. */
@@ -60,6 +62,8 @@ export const ENODEV = 19;
 export const EINVAL = 22;
 /** Network is down. */
 export const ENETDOWN = 100;
+/** Message too long: a packet larger than the interface's MTU. */
+export const EMSGSIZE = 90;
 
 /**
  * The errno name for a value, or `E<number>` for values not in the table.

@@ -31,6 +31,7 @@ import {
   PACKET_OUTGOING,
   PACKET_STATISTICS,
   SCM_TIMESTAMPNS,
+  SO_BINDTODEVICE,
   SO_RCVBUF,
   SO_RCVBUFFORCE,
   SO_TIMESTAMPNS,
@@ -341,7 +342,6 @@ export class PacketSocket {
   }
 
   #bindToDevice(name: string): void {
-    const SO_BINDTODEVICE = 25;
     const bytes = new TextEncoder().encode(name + "\0");
     if (libc().setsockopt(this.fd, SOL_SOCKET, SO_BINDTODEVICE, bytes, bytes.length) < 0) {
       throw new ErrnoError(`Cannot bind to ${name}`, "setsockopt", lastErrno());

@@ -3,18 +3,20 @@
  *
  * ```text
  * 0 type(1) | 1 code(1) | 2 checksum(2) | 4 rest of header(4) | 8 body
- * echo:   4 id(2) | 6 seq(2)
+ * echo:   4 id(2) | 6 seq(2)            (other types: 4 restOfHeader(4))
  * errors: 8 the offending packet's IP header and first bytes
  * NS/NA:  8 target(16) | 24 options (redirect: 8 target | 24 destination | 40 options)
+ * RA:     8 reachableTime(4) | 12 retransTimer(4) | 16 options   (RS: 8 options)
+ * ND option: 0 type(1) | 1 length(1, in units of 8 bytes) | 2 data
  * ```
  *
  * @module
  */
 
-import { ipv6Text } from "./address.ts";
+import { hexBytes, ipv6Text } from "./address.ts";
 import { checksumVerifies, onesComplementSum } from "./checksum.ts";
 import { type FieldSpec, partialLayer } from "./decode_error.ts";
-import type { IcmpLayer, Icmpv6Layer, PartialLayer } from "./types.ts";
+import type { IcmpLayer, Icmpv6Layer, NdOption, PartialLayer } from "./types.ts";
 
 /** Length of the ICMP and ICMPv6 header up to and including the checksum. */
 export const ICMP_MIN_LENGTH = 4;
@@ -58,6 +60,11 @@ const TARGET_OFFSET = 8;
 const TARGET_END = 24;
 const REDIRECT_OPTIONS_OFFSET = 40;
 const RA_OPTIONS_OFFSET = 16;
+const REACHABLE_TIME_OFFSET = 8;
+const RETRANS_TIMER_OFFSET = 12;
+const ID_OFFSET = 4;
+const SEQ_OFFSET = 6;
+const REST_OFFSET = 4;
 
 const FIELDS: readonly FieldSpec[] = [
   ["messageType", 1, (v, o) => v.getUint8(o)],
@@ -125,24 +132,57 @@ export function decodeIcmp(
     checksum: view.getUint16(offset + 2),
     checksumValid: end === limit ? checksumVerifies(onesComplementSum(view, offset, limit)) : null,
   };
-  if (
-    available >= ICMP_HEADER_LENGTH &&
-    (messageType === ICMP_TYPES.ECHO_REQUEST || messageType === ICMP_TYPES.ECHO_REPLY ||
-      messageType === ICMP_TYPES.TIMESTAMP || messageType === ICMP_TYPES.TIMESTAMP_REPLY)
-  ) {
-    layer.id = view.getUint16(offset + 4);
-    layer.seq = view.getUint16(offset + 6);
+  if (available >= ICMP_HEADER_LENGTH) {
+    if (icmpHasEchoFields(messageType)) {
+      layer.id = view.getUint16(offset + ID_OFFSET);
+      layer.seq = view.getUint16(offset + SEQ_OFFSET);
+    } else {
+      layer.restOfHeader = view.getUint32(offset + REST_OFFSET);
+    }
   }
   return layer;
 }
 
-function ndOptions(view: DataView, start: number, end: number): { type: number; length: number }[] {
-  const options: { type: number; length: number }[] = [];
+/**
+ * Whether an ICMP message of this type carries an identifier and sequence number in bytes 4-7
+ * (echo and timestamp, request and reply); other types carry `restOfHeader` there.
+ *
+ * @example Echo request yes, destination unreachable no
+ * ```ts
+ * import { icmpHasEchoFields } from "./icmp.ts";
+ * console.assert(icmpHasEchoFields(8) && !icmpHasEchoFields(3));
+ * ```
+ */
+export function icmpHasEchoFields(messageType: number): boolean {
+  return messageType === ICMP_TYPES.ECHO_REQUEST || messageType === ICMP_TYPES.ECHO_REPLY ||
+    messageType === ICMP_TYPES.TIMESTAMP || messageType === ICMP_TYPES.TIMESTAMP_REPLY;
+}
+
+/**
+ * Whether an ICMPv6 message of this type carries an identifier and sequence number (echo
+ * request and reply); other types carry `restOfHeader` in bytes 4-7.
+ *
+ * @example Echo reply yes, neighbour solicitation no
+ * ```ts
+ * import { icmpv6HasEchoFields } from "./icmp.ts";
+ * console.assert(icmpv6HasEchoFields(129) && !icmpv6HasEchoFields(135));
+ * ```
+ */
+export function icmpv6HasEchoFields(messageType: number): boolean {
+  return messageType === ICMPV6_TYPES.ECHO_REQUEST || messageType === ICMPV6_TYPES.ECHO_REPLY;
+}
+
+function ndOptions(view: DataView, start: number, end: number): NdOption[] {
+  const options: NdOption[] = [];
   let i = start;
   while (i + 2 <= end) {
     const length = view.getUint8(i + 1) * ND_OPTION_UNIT;
-    options.push({ type: view.getUint8(i), length });
-    if (length === 0) break;
+    const type = view.getUint8(i);
+    if (length === 0) {
+      options.push({ type, length });
+      break;
+    }
+    options.push({ type, length, data: hexBytes(view, i + 2, Math.min(i + length, end) - i - 2) });
     i += length;
   }
   return options;
@@ -186,30 +226,36 @@ export function decodeIcmpv6(
       )
       : null,
   };
+  if (available < ICMP_HEADER_LENGTH) return layer;
+  if (icmpv6HasEchoFields(messageType)) {
+    layer.id = view.getUint16(offset + ID_OFFSET);
+    layer.seq = view.getUint16(offset + SEQ_OFFSET);
+    return layer;
+  }
+  layer.restOfHeader = view.getUint32(offset + REST_OFFSET);
   switch (messageType) {
-    case ICMPV6_TYPES.ECHO_REQUEST:
-    case ICMPV6_TYPES.ECHO_REPLY:
-      if (available >= ICMP_HEADER_LENGTH) {
-        layer.id = view.getUint16(offset + 4);
-        layer.seq = view.getUint16(offset + 6);
-      }
-      break;
     case ICMPV6_TYPES.ROUTER_SOLICITATION:
       layer.ndOptions = ndOptions(view, offset + ICMP_HEADER_LENGTH, end);
       break;
     case ICMPV6_TYPES.ROUTER_ADVERTISEMENT:
+      if (available >= RA_OPTIONS_OFFSET) {
+        layer.reachableTime = view.getUint32(offset + REACHABLE_TIME_OFFSET);
+        layer.retransTimer = view.getUint32(offset + RETRANS_TIMER_OFFSET);
+      }
       layer.ndOptions = ndOptions(view, offset + RA_OPTIONS_OFFSET, end);
       break;
     case ICMPV6_TYPES.NEIGHBOR_SOLICITATION:
     case ICMPV6_TYPES.NEIGHBOR_ADVERTISEMENT:
-    case ICMPV6_TYPES.REDIRECT:
       if (available >= TARGET_END) {
         layer.target = ipv6Text(view, offset + TARGET_OFFSET);
-        layer.ndOptions = ndOptions(
-          view,
-          offset + (messageType === ICMPV6_TYPES.REDIRECT ? REDIRECT_OPTIONS_OFFSET : TARGET_END),
-          end,
-        );
+        layer.ndOptions = ndOptions(view, offset + TARGET_END, end);
+      }
+      break;
+    case ICMPV6_TYPES.REDIRECT:
+      if (available >= TARGET_END) layer.target = ipv6Text(view, offset + TARGET_OFFSET);
+      if (available >= REDIRECT_OPTIONS_OFFSET) {
+        layer.destination = ipv6Text(view, offset + TARGET_END);
+        layer.ndOptions = ndOptions(view, offset + REDIRECT_OPTIONS_OFFSET, end);
       }
       break;
   }

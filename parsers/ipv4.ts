@@ -10,7 +10,7 @@
  * @module
  */
 
-import { ipv4Text } from "./address.ts";
+import { hexBytes, ipv4Text } from "./address.ts";
 import { checksumVerifies, onesComplementSum } from "./checksum.ts";
 import { decodeError, type FieldSpec, partialLayer } from "./decode_error.ts";
 import type { DecodeError, Ipv4Layer, Ipv4Option, PartialLayer } from "./types.ts";
@@ -52,14 +52,17 @@ const FIELDS: readonly FieldSpec[] = [
 ];
 
 /**
- * Lists the options in `[start, end)`. A malformed option (length below 2 or past the header) is
- * listed with the length it claims, and ends the walk.
+ * Lists the options in `[start, end)`, each with its bytes after type and length as hex `data`.
+ * A malformed option (length below 2 or past the header) is listed with the length it claims
+ * (and the bytes there are), and ends the walk.
  *
  * @example Router Alert
  * ```ts
  * import { decodeIpv4Options } from "./ipv4.ts";
  * const view = new DataView(new Uint8Array([148, 4, 0, 0]).buffer);
- * console.assert(JSON.stringify(decodeIpv4Options(view, 0, 4)) === '[{"type":148,"length":4}]');
+ * console.assert(
+ *   JSON.stringify(decodeIpv4Options(view, 0, 4)) === '[{"type":148,"length":4,"data":"0000"}]',
+ * );
  * ```
  */
 export function decodeIpv4Options(view: DataView, start: number, end: number): Ipv4Option[] {
@@ -81,8 +84,13 @@ export function decodeIpv4Options(view: DataView, start: number, end: number): I
       break;
     }
     const length = view.getUint8(i + 1);
-    options.push({ type, length });
-    if (length < 2 || i + length > end) break;
+    if (length < 2) {
+      options.push({ type, length });
+      break;
+    }
+    const dataEnd = Math.min(i + length, end);
+    options.push({ type, length, data: hexBytes(view, i + 2, dataEnd - i - 2) });
+    if (i + length > end) break;
     i += length;
   }
   return options;
@@ -97,7 +105,7 @@ export function decodeIpv4Options(view: DataView, start: number, end: number): I
  * @example Decode a header
  * ```ts
  * import { decodeIpv4 } from "./ipv4.ts";
- * const bytes = new Uint8Array([0x45, 0, 0, 20, 0, 1, 0x40, 0, 64, 17, 0x66, 0xd3,
+ * const bytes = new Uint8Array([0x45, 0, 0, 20, 0, 1, 0x40, 0, 64, 17, 0x26, 0xd6,
  *   10, 0, 0, 1, 10, 0, 0, 2]);
  * const ip = decodeIpv4(new DataView(bytes.buffer), 0, bytes.length);
  * console.assert(ip.type === "ipv4" && "checksumValid" in ip && ip.checksumValid === true);

@@ -6,14 +6,17 @@
  * 7 hopLimit(1) | 8 src(16) | 24 dst(16) | 40 extension headers, then the upper layer
  * extension: 0 nextHeader(1) | 1 hdrExtLen(1) | ...  ((hdrExtLen + 1) * 8 bytes; AH: (len + 2) * 4)
  * fragment:  0 nextHeader(1) | 1 reserved(1) | 2 offset(13) res(2) M(1) | 4 id(4)
+ * routing:   0 nextHeader(1) | 1 hdrExtLen(1) | 2 routingType(1) | 3 segmentsLeft(1) | 4 data
+ * AH:        0 nextHeader(1) | 1 payloadLen(1) | 2 reserved(2) | 4 spi(4) | 8 seq(4) | 12 ICV
+ * options:   0 type(1) | 1 dataLength(1) | 2 data   (Pad1: the type byte 0 alone)
  * ```
  *
  * @module
  */
 
-import { ipv6Text } from "./address.ts";
+import { hexBytes, ipv6Text } from "./address.ts";
 import { decodeError, type FieldSpec, partialLayer } from "./decode_error.ts";
-import type { DecodeError, Ipv6Extension, Ipv6Layer, PartialLayer } from "./types.ts";
+import type { DecodeError, Ipv6Extension, Ipv6Layer, Ipv6Option, PartialLayer } from "./types.ts";
 
 /** Length of the fixed IPv6 header. */
 export const IPV6_HEADER_LENGTH = 40;
@@ -43,6 +46,12 @@ const ROUTING_TYPE_SOURCE_ROUTE = 0;
 const ROUTING_TYPE_MOBILE_IPV6 = 2;
 const ROUTING_TYPE_SEGMENT_ROUTING = 4;
 const ROUTING_ADDRESSES_OFFSET = 8;
+/** Routing header bytes after next header, length, routing type and segments left. */
+const ROUTING_DATA_OFFSET = 4;
+/** AH: the SPI follows next header, payload length and two reserved bytes. */
+const AH_SPI_OFFSET = 4;
+/** AH: the sequence number and integrity check value follow the SPI. */
+const AH_DATA_OFFSET = 8;
 const OPTION_PAD1 = 0;
 
 const FIELDS: readonly FieldSpec[] = [
@@ -92,13 +101,9 @@ export function newIpv6Walk(): Ipv6Walk {
   };
 }
 
-/** Options of a hop-by-hop or destination options header as type and full length. */
-function tlvOptions(
-  view: DataView,
-  start: number,
-  end: number,
-): { type: number; length: number }[] {
-  const options: { type: number; length: number }[] = [];
+/** Options of a hop-by-hop or destination options header: type, full length and data. */
+function tlvOptions(view: DataView, start: number, end: number): Ipv6Option[] {
+  const options: Ipv6Option[] = [];
   let i = start;
   while (i < end) {
     const type = view.getUint8(i);
@@ -109,7 +114,7 @@ function tlvOptions(
     }
     if (i + 1 >= end) break;
     const length = view.getUint8(i + 1) + 2;
-    options.push({ type, length });
+    options.push({ type, length, data: hexBytes(view, i + 2, Math.min(i + length, end) - i - 2) });
     i += length;
   }
   return options;
@@ -246,6 +251,11 @@ export function decodeIpv6(
       const segmentsLeft = view.getUint8(position + 3);
       extension.routingType = routingType;
       extension.segmentsLeft = segmentsLeft;
+      extension.data = hexBytes(
+        view,
+        position + ROUTING_DATA_OFFSET,
+        length - ROUTING_DATA_OFFSET,
+      );
       if (segmentsLeft > 0 && length > ROUTING_ADDRESSES_OFFSET) {
         if (routingType === ROUTING_TYPE_SEGMENT_ROUTING) {
           walk.finalDstOffset = position + ROUTING_ADDRESSES_OFFSET;
@@ -262,7 +272,8 @@ export function decodeIpv6(
       extension.id = view.getUint32(position + 4);
       if (extension.offset > 0) walk.laterFragment = true;
     } else if (name === "ah") {
-      extension.spi = view.getUint32(position + 4);
+      extension.spi = view.getUint32(position + AH_SPI_OFFSET);
+      extension.data = hexBytes(view, position + AH_DATA_OFFSET, length - AH_DATA_OFFSET);
     } else {
       extension.options = tlvOptions(view, position + 2, position + length);
     }

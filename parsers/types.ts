@@ -83,6 +83,11 @@ export interface Ipv4Option {
   type: number;
   /** Option length in bytes, including the type (and length) byte; 1 for EOL and NOP. */
   length: number;
+  /**
+   * The option's bytes after its type and length bytes, as hex (up to the end of the header when
+   * the length claims more); absent for EOL, NOP and an option without a usable length byte.
+   */
+  data?: string;
 }
 
 /** IPv4 header. */
@@ -112,6 +117,16 @@ export interface Ipv4Layer {
   options: Ipv4Option[];
 }
 
+/** One option of a hop-by-hop or destination options header. */
+export interface Ipv6Option {
+  /** Option type (the action, change and number bits together); 0 is Pad1, 1 is PadN. */
+  type: number;
+  /** Option length in bytes, including the type and length bytes; 1 for Pad1. */
+  length: number;
+  /** The option's data as hex (absent for Pad1). */
+  data?: string;
+}
+
 /** An IPv6 extension header met while walking the chain. */
 export interface Ipv6Extension {
   type: "hopByHop" | "routing" | "fragment" | "destinationOptions" | "ah" | "esp";
@@ -132,7 +147,13 @@ export interface Ipv6Extension {
   /** Security parameters index (AH and ESP). */
   spi?: number;
   /** Options as type and length, for hop-by-hop and destination options. */
-  options?: { type: number; length: number }[];
+  options?: Ipv6Option[];
+  /**
+   * The header's bytes after its fixed fields, as hex: for routing, everything after segments
+   * left (reserved word or SRH fields, then the addresses); for AH, everything after the SPI
+   * (sequence number and integrity check value).
+   */
+  data?: string;
 }
 
 /** IPv6 header with its extension headers. */
@@ -212,10 +233,34 @@ export interface IcmpFields {
   id?: number;
   /** Echo sequence number. */
   seq?: number;
+  /**
+   * Bytes 4-7 of the header as one 32-bit number, for every message but echo and timestamp
+   * (which carry `id` and `seq` there): the unused word of most errors, the next-hop MTU of
+   * "fragmentation needed" and "packet too big", the pointer of "parameter problem" (the top
+   * byte over IPv4, the whole word over IPv6), a redirect's gateway, the R/S/O flags of a
+   * neighbour advertisement (the top three bits), a router advertisement's hop limit, flags and
+   * lifetime.
+   */
+  restOfHeader?: number;
   /** Target address (ICMPv6 neighbour solicitation, advertisement and redirect). */
   target?: string;
+  /** Destination address (ICMPv6 redirect). */
+  destination?: string;
+  /** Reachable time in milliseconds (ICMPv6 router advertisement). */
+  reachableTime?: number;
+  /** Retransmission timer in milliseconds (ICMPv6 router advertisement). */
+  retransTimer?: number;
   /** Neighbour discovery options as type and length in bytes. */
-  ndOptions?: { type: number; length: number }[];
+  ndOptions?: NdOption[];
+}
+
+/** One neighbour discovery option (RFC 4861 section 4.6). */
+export interface NdOption {
+  type: number;
+  /** Length in bytes (the length field times 8). */
+  length: number;
+  /** The option's bytes after its type and length bytes, as hex, up to the end of the capture. */
+  data?: string;
 }
 
 /** ICMP (over IPv4) message header. */

@@ -7,6 +7,7 @@ import {
 } from "../parsers/capture_format.ts";
 import { readRecordBatches, readRecords } from "../io/read_records.ts";
 import { concat } from "./fixtures.ts";
+import { mulberry32 } from "./seeded_random.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Byte builders: every input below is constructed here, field by field.
@@ -175,18 +176,6 @@ function parseWhole(input: Uint8Array): CaptureRecord[] {
   const { records, warning } = parseAll([input]);
   assert.equal(warning, null);
   return records;
-}
-
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomSplits(input: Uint8Array, next: () => number): Uint8Array[] {
@@ -556,7 +545,7 @@ Deno.test("CaptureParser gives the same records whatever the chunk boundaries", 
     pcapngFile(true),
     pcapngFile(false),
   ];
-  const next = random(42);
+  const next = mulberry32(42);
   for (const input of inputs) {
     const whole = parseWhole(input);
     const bytewise = parseAll(Array.from(input, (byte) => new Uint8Array([byte])));
@@ -570,7 +559,7 @@ Deno.test("CaptureParser gives the same records whatever the chunk boundaries", 
 Deno.test("CaptureParser gives the same records when all chunks are pushed before reading", () => {
   const input = pcapngFile(true);
   const parser = new CaptureParser();
-  for (const piece of randomSplits(input, random(7))) parser.push(piece);
+  for (const piece of randomSplits(input, mulberry32(7))) parser.push(piece);
   const records: CaptureRecord[] = [];
   for (let r = parser.next(); r !== null; r = parser.next()) records.push(r);
   assert.equal(parser.finish(), null);
@@ -670,7 +659,7 @@ Deno.test("CaptureParser names the magic number of a foreign file", () => {
 });
 
 Deno.test("CaptureParser throws nothing but CaptureFormatError on corrupted input", () => {
-  const next = random(1234);
+  const next = mulberry32(1234);
   const inputs = [pcapFile({ le: true }, PCAP_RECORDS), pcapngFile(true), pcapngFile(false)];
   for (let round = 0; round < 3000; round++) {
     const input = (inputs[round % inputs.length] as Uint8Array).slice();
@@ -741,7 +730,7 @@ Deno.test("readRecordBatches() reads a pcapng file from a path", async () => {
 
 Deno.test("readRecordBatches() reads a stream in small chunks", async () => {
   const input = pcapFile({ le: true }, PCAP_RECORDS);
-  const stream = ReadableStream.from(randomSplits(input, random(3)));
+  const stream = ReadableStream.from(randomSplits(input, mulberry32(3)));
   assert.deepEqual(await collect(stream), {
     records: parseWhole(input),
     warnings: [],

@@ -14,40 +14,12 @@ import { decodePacket } from "../parsers/decode.ts";
 import type { PacketRecord } from "../parsers/types.ts";
 import { fixture } from "./helpers.ts";
 import { FIXTURES } from "./fixtures.ts";
+import { random, SEED } from "./seeded_random.ts";
 
 const LINK_TYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276];
 const RANDOM_FRAMES_PER_LINK_TYPE = 3000;
 const MAX_RANDOM_LENGTH = 200;
 const MUTATIONS_PER_FRAME = 200;
-function seedFromEnvironment(): number {
-  const name = "SNOUT_FUZZ_SEED";
-  if (Deno.permissions.querySync({ name: "env", variable: name }).state === "granted") {
-    const text = Deno.env.get(name);
-    if (text !== undefined && /^\d+$/.test(text)) return Number(text) >>> 0;
-  }
-  return (Math.random() * 2 ** 32) >>> 0;
-}
-
-const SEED = seedFromEnvironment();
-
-/** mulberry32: a small seeded PRNG giving floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-/** A PRNG of its own for each test, so that one test's draws do not shift another's. */
-function random(testSalt: number): { int(below: number): number } {
-  const next = mulberry32(SEED ^ Math.imul(testSalt + 1, 0x9e3779b9));
-  return { int: (below) => Math.floor(next() * below) };
-}
-
 function hex(data: Uint8Array): string {
   return Array.from(data, (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -98,6 +98,11 @@ function ipv4Recorded(data: Uint8Array, ip: number): { id: number; checksum: num
   return { id: u16(data, ip + 4), checksum: u16(data, ip + 10) };
 }
 
+/** Bytes `[start, end)` of `data` as lower-case hex, as the decoders write option data. */
+function hexOf(data: Uint8Array, start: number, end: number): string {
+  return Array.from(data.subarray(start, end), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** The fields of an IPv6 header at `ip` that differ between recordings. */
 function ipv6Recorded(data: Uint8Array, ip: number): { flowLabel: number } {
   return { flowLabel: u32(data, ip) & 0xfffff };
@@ -194,24 +199,30 @@ Deno.test("decodePacket() lists a NOP and a record route option in a 60-byte IPv
     checksumValid: true,
     src: IP4_A,
     dst: IP4_B,
-    options: [{ type: IPV4_OPTION_NOP, length: 1 }, { type: IPV4_OPTION_RR, length: 39 }],
+    options: [
+      { type: IPV4_OPTION_NOP, length: 1 },
+      // Pointer and the nine address slots, as the request left them for the reply to fill.
+      { type: IPV4_OPTION_RR, length: 39, data: hexOf(data, IP + 23, IP + 60) },
+    ],
   });
 });
 
 Deno.test("decodePacket() lists a record route option then an EOL in the reply's IPv4 header", () => {
-  const { ip } = optionsFrame(1);
+  const { data, ip } = optionsFrame(1);
   assert.deepEqual([ip.src, ip.headerLength, ip.checksumValid], [IP4_B, 60, true]);
   assert.deepEqual(ip.options, [
-    { type: IPV4_OPTION_RR, length: 39 },
+    { type: IPV4_OPTION_RR, length: 39, data: hexOf(data, IP + 22, IP + 59) },
     { type: IPV4_OPTION_EOL, length: 1 },
   ]);
 });
 
 Deno.test("decodePacket() lists a 40-byte timestamp option in the IPv4 headers of a ping and its reply", () => {
   for (const index of [2, 3]) {
-    const { ip } = optionsFrame(index);
+    const { data, ip } = optionsFrame(index);
     assert.deepEqual([ip.headerLength, ip.totalLength, ip.checksumValid], [60, 124, true]);
-    assert.deepEqual(ip.options, [{ type: IPV4_OPTION_TS, length: 40 }]);
+    assert.deepEqual(ip.options, [
+      { type: IPV4_OPTION_TS, length: 40, data: hexOf(data, IP + 22, IP + 60) },
+    ]);
   }
 });
 
@@ -235,7 +246,7 @@ Deno.test("decodePacket() lists a router alert option and decodes the UDP after 
     checksumValid: true,
     src: IP4_A,
     dst: IP4_B,
-    options: [{ type: IPV4_OPTION_RA, length: 4 }],
+    options: [{ type: IPV4_OPTION_RA, length: 4, data: "0000" }],
   });
   assert.deepEqual(pkt.layers[2], {
     type: "udp",
@@ -252,7 +263,7 @@ Deno.test("decodePacket() lists NOP, timestamp and EOL options and stops at the 
   assert.deepEqual([ip.headerLength, ip.totalLength, ip.checksumValid], [36, 68, true]);
   assert.deepEqual(ip.options, [
     { type: IPV4_OPTION_NOP, length: 1 },
-    { type: IPV4_OPTION_TS, length: 12 },
+    { type: IPV4_OPTION_TS, length: 12, data: hexOf(data, IP + 23, IP + 33) },
     { type: IPV4_OPTION_EOL, length: 1 },
   ]);
   const udp = decodeEthernetFrame(data).layers[2] as UdpLayer;
@@ -279,7 +290,8 @@ Deno.test("decodeIpv4Options() lists an option running past the header with its 
   const ip = decodeEthernetFrame(data).layers[1] as Ipv4Layer;
   assert.deepEqual(ip.options, [
     { type: IPV4_OPTION_NOP, length: 1 },
-    { type: IPV4_OPTION_RR, length: 60 },
+    // The bytes up to the end of the 60-byte header, not the 60 the option claims.
+    { type: IPV4_OPTION_RR, length: 60, data: hexOf(data, IP + 23, IP + 60) },
   ]);
 });
 
@@ -518,14 +530,17 @@ Deno.test("decodePacket() decodes hop-by-hop and destination options headers and
             nextHeader: 60,
             length: 8,
             // Router alert (MLD), then PadN.
-            options: [{ type: 5, length: 4 }, { type: 1, length: 2 }],
+            options: [{ type: 5, length: 4, data: "0000" }, { type: 1, length: 2, data: "" }],
           },
           {
             type: "destinationOptions",
             nextHeader: IPPROTO_UDP,
             length: 8,
             // Experimental 0x1e with 2 bytes of data, then PadN.
-            options: [{ type: 0x1e, length: 4 }, { type: 1, length: 2 }],
+            options: [
+              { type: 0x1e, length: 4, data: hexOf(data, IP + IPV6_LENGTH + 12, udp - 2) },
+              { type: 1, length: 2, data: "" },
+            ],
           },
         ],
       },
@@ -562,7 +577,15 @@ Deno.test("decodePacket() decodes a segment routing header and checksums the UDP
       src: IP6_A,
       dst: IP6_B,
       extensions: [
-        { type: "routing", nextHeader: IPPROTO_UDP, length: 40, routingType: 4, segmentsLeft: 1 },
+        {
+          type: "routing",
+          nextHeader: IPPROTO_UDP,
+          length: 40,
+          routingType: 4,
+          segmentsLeft: 1,
+          // Last entry 1, flags 0, tag 0, then segments fd00:99::1 and fd00:99::2.
+          data: "01000000fd000099000000000000000000000001fd000099000000000000000000000002",
+        },
       ],
     },
     {
@@ -597,7 +620,15 @@ Deno.test("decodePacket() decodes a type 0 routing header and checksums the UDP 
       src: IP6_A,
       dst: IP6_B,
       extensions: [
-        { type: "routing", nextHeader: IPPROTO_UDP, length: 24, routingType: 0, segmentsLeft: 1 },
+        {
+          type: "routing",
+          nextHeader: IPPROTO_UDP,
+          length: 24,
+          routingType: 0,
+          segmentsLeft: 1,
+          // Reserved word, then Address[1] fd00:99::1.
+          data: "00000000fd000099000000000000000000000001",
+        },
       ],
     },
     {
@@ -636,6 +667,8 @@ Deno.test("decodePacket() follows an ICMPv6 parameter problem with the quoted ro
       code: 0,
       checksum: u16(data, icmp + 2),
       checksumValid: true,
+      // The pointer: the offending byte is the routing type, at offset 42 of the quoted packet.
+      restOfHeader: 42,
     },
   ]);
   // The quoted packet decodes as the original did. tshark 4.0 calls the quoted UDP checksum bad

@@ -365,6 +365,7 @@ Deno.test("decodePacket() follows an ICMP port unreachable with the quoted IPv4 
     code: 3,
     checksum: u16(unreachable, L4 + 2),
     checksumValid: true,
+    restOfHeader: 0, // unused
   });
   // The quoted datagram is the one sent to port 9, whole: it decodes as that frame does.
   assert.deepEqual(pkt.layers.slice(3), decodeEthernetFrame(udp4).layers.slice(1));
@@ -443,8 +444,10 @@ Deno.test("decodePacket() decodes a real neighbour solicitation with its target 
       code: 0,
       checksum: u16(data, L4V6 + 2),
       checksumValid: true,
+      restOfHeader: 0, // reserved
       target: IP6_B,
-      ndOptions: [{ type: 1, length: 8 }],
+      // Source link-layer address: A's MAC.
+      ndOptions: [{ type: 1, length: 8, data: "020000009901" }],
     },
   ]);
 });
@@ -458,8 +461,10 @@ Deno.test("decodePacket() decodes a real neighbour advertisement with its target
     code: 0,
     checksum: u16(data, L4V6 + 2),
     checksumValid: true,
+    restOfHeader: 0x60000000, // solicited and override, not router
     target: IP6_B,
-    ndOptions: [{ type: 2, length: 8 }],
+    // Target link-layer address: B's MAC.
+    ndOptions: [{ type: 2, length: 8, data: "020000009902" }],
   });
   assert.deepEqual(
     [(pkt.layers[1] as { src: string }).src, (pkt.layers[1] as { hopLimit: number }).hopLimit],
@@ -476,6 +481,7 @@ Deno.test("decodePacket() follows an ICMPv6 port unreachable with the quoted IPv
     code: 4,
     checksum: u16(data, L4V6 + 2),
     checksumValid: true,
+    restOfHeader: 0, // unused
   });
   assert.deepEqual(pkt.layers.slice(3), decodeEthernetFrame(udp6).layers.slice(1));
   assert.equal(pkt.truncated, false);

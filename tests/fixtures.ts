@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import type { CaptureRecord } from "../parsers/capture_format.ts";
+import type { Layer } from "../parsers/types.ts";
 import { readRecords } from "../io/read_records.ts";
 import { fixture } from "./helpers.ts";
 
@@ -67,4 +68,59 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
     offset += part.length;
   }
   return out;
+}
+
+/**
+ * Bytes of header the decoded layers span, summed from their own fields (not from the encoder):
+ * what follows is the payload a record must carry to be re-encoded whole.
+ */
+export function headerBytes(layers: readonly Layer[]): number {
+  let total = 0;
+  for (const layer of layers as unknown as Record<string, unknown>[]) {
+    switch (layer.type) {
+      case "ethernet":
+        total += 14;
+        break;
+      case "vlan":
+      case "loopback":
+        total += 4;
+        break;
+      case "sll":
+        total += 16;
+        break;
+      case "sll2":
+        total += 20;
+        break;
+      case "arp":
+        total += 8 + 2 * ((layer.hardwareSize as number) + (layer.protocolSize as number));
+        break;
+      case "ipv4":
+      case "tcp":
+        total += layer.headerLength as number;
+        break;
+      case "ipv6":
+        total += 40;
+        for (const extension of layer.extensions as Record<string, unknown>[]) {
+          total += extension.type === "esp" ? 4 : extension.length as number;
+        }
+        break;
+      case "udp":
+        total += 8;
+        break;
+      case "icmp":
+      case "icmpv6": {
+        total += 8;
+        if (layer.target !== undefined) total += 16;
+        if (layer.destination !== undefined) total += 16;
+        if (layer.reachableTime !== undefined) total += 8;
+        for (const option of (layer.ndOptions ?? []) as Record<string, unknown>[]) {
+          total += option.length as number;
+        }
+        break;
+      }
+      default:
+        throw new Error(`No header length for ${layer.type}`);
+    }
+  }
+  return total;
 }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+
 /** The path of a file: URL (what @std/path's fromFileUrl does, for POSIX paths). */
 export function fromFileUrl(url: URL): string {
   return decodeURIComponent(url.pathname);
@@ -67,4 +69,13 @@ export function haveProgram(name: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Asserts one line on stderr, starting "snout: " and matching `pattern`, and no stack trace. */
+export function assertSnoutError(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, stderr);
+  assert.match(lines[0]!, /^snout: [A-Z]/);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/);
 }
