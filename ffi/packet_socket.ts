@@ -40,9 +40,13 @@ import {
   TIMESPEC,
   TPACKET_STATS,
 } from "./constants.ts";
+import type { BpfProgram } from "../filter/bpf.ts";
+import { runFilterAt } from "../filter/interpret.ts";
+import { kernelProgram } from "../filter/kernel_program.ts";
 import { EACCES, EAGAIN, EINTR, EPERM, ErrnoError, lastErrno } from "./errno.ts";
 import { interfaceIndex, listInterfaces, type NetworkInterface } from "./interfaces.ts";
 import { libc } from "./libc.ts";
+import { attachSocketFilter, detachSocketFilter } from "./socket_filter.ts";
 
 /** Largest snapshot length, as libpcap's MAXIMUM_SNAPLEN. */
 export const MAX_SNAP_LENGTH = 262144;
@@ -73,6 +77,12 @@ export interface PacketSocketOptions {
   bufferSize?: number;
   /** Sniff IPv4 packets of one protocol from the IP header up, through an AF_INET raw socket. */
   l3?: L3Protocol;
+  /**
+   * A filter compiled for the frames this socket hands out (`compileFilter(expression,
+   * socket.linkType)`), attached in the kernel once the socket is bound; see
+   * {@linkcode PacketSocket.setFilter}.
+   */
+  filter?: BpfProgram;
 }
 
 /** Counters of a capture socket, accumulated over its life. */
@@ -144,8 +154,11 @@ export class PacketSocket {
   #stats: SocketStats = { received: 0, dropped: 0 };
   readonly #cooked: boolean;
   readonly #dropOutgoing: (ifindex: number) => boolean;
+  /** A filter the kernel cannot run (it reads SLL2 header bytes the kernel lacks). */
+  #userFilter: BpfProgram | undefined;
   // Buffers the kernel writes into: held here for the socket's life.
   readonly #packet: Uint8Array;
+  readonly #packetView: DataView;
   readonly #name = new Uint8Array(SOCKADDR_LL.size);
   readonly #nameView = new DataView(this.#name.buffer);
   readonly #control = new Uint8Array(CONTROL_LENGTH);
@@ -172,6 +185,7 @@ export class PacketSocket {
     this.#dropOutgoing = (ifindex) => loopbacks.has(ifindex);
     const headroom = cooked ? SLL2_LENGTH : 0;
     this.#packet = new Uint8Array(headroom + snapLength);
+    this.#packetView = new DataView(this.#packet.buffer);
     const iov = new DataView(this.#iov.buffer);
     iov.setBigUint64(IOVEC.base, pointerValue(this.#packet.subarray(headroom)), true);
     iov.setBigUint64(IOVEC.len, BigInt(snapLength), true);
@@ -247,10 +261,44 @@ export class PacketSocket {
           (socket as { linkType: number }).linkType = LINKTYPE_RAW;
         }
       }
+      if (options.filter !== undefined) socket.setFilter(options.filter);
       return socket;
     } catch (error) {
       c.close(fd);
       throw error;
+    }
+  }
+
+  /**
+   * Filters what the socket hands out with `program`, compiled for this socket's `linkType`.
+   * The program runs in the kernel (attached as {@linkcode attachSocketFilter} attaches, so no
+   * packet queued earlier gets through); on a socket capturing on every interface it is first
+   * moved onto the packet the kernel sees, without the SLL2 header, and a program that reads
+   * header bytes the kernel cannot provide runs in user space instead. Packets thrown away while
+   * attaching are not counted as received.
+   *
+   * @throws {FilterError} For a program that fails verification.
+   * @throws {ErrnoError} When the kernel refuses it.
+   *
+   * @example Keep only TCP on lo (root, --allow-ffi)
+   * ```ts ignore
+   * import { PacketSocket } from "./packet_socket.ts";
+   * import { compileFilter } from "../filter/compile.ts";
+   * using socket = PacketSocket.open({ interface: "lo" });
+   * socket.setFilter(compileFilter("tcp", socket.linkType));
+   * ```
+   */
+  setFilter(program: BpfProgram): void {
+    const inKernel = kernelProgram(program, this.linkType, this.#cooked);
+    this.#userFilter = inKernel === undefined ? program : undefined;
+    if (inKernel === undefined) {
+      detachSocketFilter(this.fd);
+      return;
+    }
+    const drained = attachSocketFilter(this.fd, inKernel);
+    if (drained > 0 && this.linkType !== LINKTYPE_IPV4) {
+      this.stats();
+      this.#stats.received = Math.max(0, this.#stats.received - drained);
     }
   }
 
@@ -344,6 +392,19 @@ export class PacketSocket {
       }
       const captured = Math.min(result, this.snapLength);
       if (headroom > 0) this.#writeSll2(ifindex);
+      if (
+        this.#userFilter !== undefined &&
+        runFilterAt(
+            this.#userFilter,
+            this.#packetView,
+            0,
+            headroom + captured,
+            headroom + result,
+          ) ===
+          0
+      ) {
+        continue;
+      }
       this.#readTimestamp();
       onPacket(
         packet.subarray(0, headroom + captured),
