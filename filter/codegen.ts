@@ -490,7 +490,7 @@ export class Generator {
       case "icmp6":
         return this.#proto(IPPROTO_ICMPV6, "ip6", at);
       default:
-        this.#fail(`"${at.text}" needs a qualifier after it, such as "host", "src" or "proto"`, at);
+        this.#fail(`"${at.raw}" needs a qualifier after it, such as "host", "src" or "proto"`, at);
     }
   }
 
@@ -575,7 +575,7 @@ export class Generator {
       case "rarp":
         return this.#hostOperation(address, mask, q.dir, ETHERTYPE_REVARP, ARP_SPA, ARP_TPA);
       case "link":
-        this.#fail(`"${q.last?.text ?? "ether"}" cannot qualify an IPv4 ${what}`, at);
+        this.#fail(`"${q.last?.raw ?? "ether"}" cannot qualify an IPv4 ${what}`, at);
         break;
       case "ip6":
         this.#fail(`"ip6" cannot qualify an IPv4 ${what}`, at);
@@ -616,7 +616,7 @@ export class Generator {
       return this.#hostOperation6(address, mask, q.dir);
     }
     const what = q.addr === "net" ? "network" : "host";
-    const name = q.proto === "link" ? q.last?.text ?? "ether" : q.proto;
+    const name = q.proto === "link" ? q.last?.raw ?? "ether" : q.proto;
     this.#fail(`"${name}" cannot qualify an IPv6 ${what}`, at);
   }
 
@@ -701,7 +701,7 @@ export class Generator {
         return undefined;
       default:
         this.#fail(
-          `"${q.addr}" cannot follow "${q.last?.text ?? q.proto}": use tcp, udp or sctp`,
+          `"${q.addr}" cannot follow "${q.last?.raw ?? q.proto}": use tcp, udp or sctp`,
           at,
         );
     }
@@ -712,7 +712,7 @@ export class Generator {
   #id(q: Qualifiers, value: IdValue, at: Token): Fragment {
     if (q.addr === "undef") {
       this.#fail(
-        `unexpected "${at.text}": give a qualifier such as "host" or "port" before it`,
+        `unexpected "${at.raw}": give a qualifier such as "host" or "port" before it`,
         at,
       );
     }
@@ -753,7 +753,7 @@ export class Generator {
       case "host":
       case "net": {
         if (q.proto === "link") {
-          this.#fail(`"${q.last?.text ?? "ether"}" needs a MAC address, not ${at.text}`, at);
+          this.#fail(`"${q.last?.raw ?? "ether"}" needs a MAC address, not ${at.raw}`, at);
         }
         let mask = ALL_ONES;
         if (!dotted && q.addr === "net") {
@@ -1072,7 +1072,7 @@ export class Generator {
       }
       default:
         this.#fail(
-          `"${a.at.text}[...]" is not supported: no offsets are known for ${a.proto}`,
+          `"${a.at.raw}[...]" is not supported: no offsets are known for ${a.proto}`,
           a.at,
         );
     }
@@ -1116,7 +1116,7 @@ export class Generator {
       return and(ip, or(zeros, this.#mcmp("payload", IPV4_DST, BPF_W, hostMask, hostMask)));
     }
     this.#fail(
-      `"${at.text} broadcast" is not supported: only link-layer and IPv4 broadcasts are`,
+      `"${at.raw} broadcast" is not supported: only link-layer and IPv4 broadcasts are`,
       at,
     );
   }

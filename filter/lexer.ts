@@ -41,6 +41,10 @@ export interface Token {
   readonly line: number;
   /** 1-based column within the line. */
   readonly column: number;
+  /** How many characters of the expression the token spans. */
+  readonly length: number;
+  /** The characters as written (`&&` where `text` is `and`). */
+  readonly raw: string;
 }
 
 /** Every keyword of the language snout knows, supported or not. */
@@ -405,8 +409,9 @@ export function tokenize(expression: string): Token[] {
   let line = 1;
   let lineStart = 0;
   let at = 0;
-  const push = (kind: TokenKind, text: string, value: number, start: number) => {
-    tokens.push({ kind, text, value, line, column: start - lineStart + 1 });
+  const push = (kind: TokenKind, text: string, value: number, start: number, length: number) => {
+    const raw = expression.slice(start, start + length);
+    tokens.push({ kind, text, value, line, column: start - lineStart + 1, length, raw });
   };
   while (at < expression.length) {
     const char = expression[at]!;
@@ -420,7 +425,7 @@ export function tokenize(expression: string): Token[] {
     }
     const escaped = matchAt(ESCAPED_PATTERN, expression, at);
     if (escaped !== "") {
-      push("name", escaped.slice(1), 0, at);
+      push("name", escaped.slice(1), 0, at, escaped.length);
       at += escaped.length;
       continue;
     }
@@ -435,10 +440,11 @@ export function tokenize(expression: string): Token[] {
             column: at - lineStart + 1,
           });
         }
-        push("number", text, value, at);
+        push("number", text, value, at, text.length);
       } else {
         const canonical = ALIASES.get(text) ?? text;
-        push(KEYWORDS.has(canonical) && kind === "name" ? "keyword" : kind, canonical, 0, at);
+        const tokenKind = KEYWORDS.has(canonical) && kind === "name" ? "keyword" : kind;
+        push(tokenKind, canonical, 0, at, text.length);
       }
       at += text.length;
       continue;
@@ -446,7 +452,7 @@ export function tokenize(expression: string): Token[] {
     const operator = OPERATORS.find((op) => expression.startsWith(op, at));
     if (operator !== undefined) {
       const canonical = ALIASES.get(operator) ?? operator;
-      push(KEYWORDS.has(canonical) ? "keyword" : "operator", canonical, 0, at);
+      push(KEYWORDS.has(canonical) ? "keyword" : "operator", canonical, 0, at, operator.length);
       at += operator.length;
       continue;
     }
@@ -455,7 +461,21 @@ export function tokenize(expression: string): Token[] {
       column: at - lineStart + 1,
     });
   }
-  push("end", "", 0, at);
+  // The end is just after the last token, where a missing token would have been.
+  const lastToken = tokens[tokens.length - 1];
+  if (lastToken === undefined) push("end", "", 0, at, 0);
+  else {
+    const column = lastToken.column + lastToken.length;
+    tokens.push({
+      kind: "end",
+      text: "",
+      value: 0,
+      line: lastToken.line,
+      column,
+      length: 0,
+      raw: "",
+    });
+  }
   return tokens;
 }
 

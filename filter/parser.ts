@@ -270,7 +270,7 @@ const ARITH_OPERATORS: ReadonlySet<string> = new Set([...ARITH_LEVELS.flat(), "^
 const LOAD_SIZES: ReadonlySet<number> = new Set([1, 2, 4]);
 
 function describe(token: Token): string {
-  return token.kind === "end" ? "end of expression" : `"${token.text}"`;
+  return token.kind === "end" ? "end of expression" : `"${token.raw}"`;
 }
 
 /**
@@ -293,7 +293,7 @@ export function parseFilter(expression: string): Expr | undefined {
   const [tree] = parser.expression(UNDEFINED_QUALIFIERS);
   const rest = parser.peek();
   if (rest.kind !== "end") {
-    throw parser.error(rest.text === ")" ? `unmatched ")"` : `unexpected ${describe(rest)}`, rest);
+    throw parser.error(rest.text === ")" ? 'unmatched ")"' : `unexpected ${describe(rest)}`, rest);
   }
   return tree;
 }
@@ -326,7 +326,7 @@ class Parser {
   }
 
   #expect(text: string, what: string): Token {
-    if (!this.#is(text)) throw this.error(`expected ${what}, found ${describe(this.peek())}`);
+    if (!this.#is(text)) throw this.error(`expected ${what}`);
     return this.#take();
   }
 
@@ -388,7 +388,7 @@ class Parser {
       if (relation !== undefined) return [relation, none];
       this.#take();
       const [inner] = this.expression(UNDEFINED_QUALIFIERS);
-      this.#expect(")", `")" to close the "(" at column ${token.column}`);
+      this.#expect(")", '")"');
       return [inner, context];
     }
     if (token.kind === "number" || this.#is("len") || this.#is("-")) {
@@ -398,7 +398,7 @@ class Parser {
       if (token.kind === "end") throw this.error("unexpected end of expression");
       throw this.error(
         token.kind === "operator"
-          ? `unexpected "${token.text}"`
+          ? `unexpected "${token.raw}"`
           : `unexpected ${describe(token)}: give a qualifier such as "host" or "port" before it`,
       );
     }
@@ -427,7 +427,7 @@ class Parser {
         this.#take();
         const value = this.peek();
         if (value.kind !== "number") {
-          throw this.error(`expected a length after "${token.text}", found ${describe(value)}`);
+          throw this.error(`expected a length after "${token.text}"`);
         }
         this.#take();
         return [{ type: token.text, value: value.value, at: token }, none];
@@ -457,7 +457,7 @@ class Parser {
     if (this.#is("(")) {
       const open = this.#take();
       const value = this.#parenNumber();
-      this.#expect(")", `")" to close the "(" at column ${open.column}`);
+      this.#expect(")", '")"');
       return value;
     }
     return this.#take().value;
@@ -499,7 +499,7 @@ class Parser {
     }
     const q: Qualifiers = { proto, dir, addr, last };
     if (!this.#startsId(this.#at) || this.#is("not")) {
-      throw this.error(`${expected(q)}, found ${describe(this.peek())}`);
+      throw this.error(expected(q));
     }
     return this.#id(q);
   }
@@ -520,7 +520,7 @@ class Parser {
         const [right] = this.#id(q);
         tree = { type, left: tree, right };
       }
-      this.#expect(")", `")" to close the "(" at column ${token.column}`);
+      this.#expect(")", '")"');
       return [tree, q];
     }
     this.#take();
@@ -544,7 +544,7 @@ class Parser {
           this.#take();
           const mask = this.peek();
           if (mask.kind !== "ipv4") {
-            throw this.error(`expected a network mask after "mask", found ${describe(mask)}`);
+            throw this.error(`expected a network mask after "mask"`);
           }
           this.#take();
           return id({ kind: "ipv4-mask", text: token.text, mask: mask.text });
@@ -555,15 +555,14 @@ class Parser {
         return id({ kind: "ipv4", text: token.text });
       }
     }
-    if (token.kind === "end") throw this.error(`${expected(q)}, found end of expression`, token);
-    throw this.error(`${expected(q)}, found ${describe(token)}`, token);
+    throw this.error(expected(q), token);
   }
 
   #maskLength(): number {
-    const slash = this.#take();
+    this.#take();
     const bits = this.peek();
     if (bits.kind !== "number") {
-      throw this.error(`expected a mask length after "/" at column ${slash.column}`);
+      throw this.error(`expected a mask length after "/"`);
     }
     this.#take();
     return bits.value;
@@ -590,9 +589,7 @@ class Parser {
     const op = this.peek();
     const relation = op.kind === "operator" ? RELATIONS.get(op.text) : undefined;
     if (relation === undefined) {
-      throw this.error(
-        `expected a comparison (=, !=, <, <=, >, >=) after the arithmetic, found ${describe(op)}`,
-      );
+      throw this.error("expected a comparison (=, !=, <, <=, >, >=)");
     }
     this.#take();
     const right = this.#arith(0);
@@ -649,33 +646,28 @@ class Parser {
     if (this.#is("(")) {
       this.#take();
       const inner = this.#arith(0);
-      this.#expect(")", `")" to close the "(" at column ${token.column}`);
+      this.#expect(")", '")"');
       return inner;
     }
     const proto = token.kind === "keyword" ? PROTOCOL_NAMES.get(token.text) : undefined;
     if (proto !== undefined && this.#is("[", 1)) {
       this.#take();
-      const open = this.#take();
+      this.#take();
       const index = this.#arith(0);
       let size = 1;
       if (this.#is(":")) {
         this.#take();
         const sizeToken = this.peek();
         if (sizeToken.kind !== "number" || !LOAD_SIZES.has(sizeToken.value)) {
-          throw this.error(
-            `expected a data size of 1, 2 or 4 after ":", found ${describe(sizeToken)}`,
-          );
+          throw this.error('expected a data size of 1, 2 or 4 after ":"');
         }
         this.#take();
         size = sizeToken.value;
       }
-      this.#expect("]", `"]" to close the "[" at column ${open.column}`);
+      this.#expect("]", '"]"');
       return { type: "load", proto, index, size, at: token };
     }
-    if (token.kind === "end") {
-      throw this.error("expected a number or a packet field, found end of expression");
-    }
-    throw this.error(`expected a number or a packet field such as ip[0], found ${describe(token)}`);
+    throw this.error("expected a number or a packet field such as ip[0]");
   }
 }
 
