@@ -455,7 +455,7 @@ class Parser {
 
   #parenNumber(): number {
     if (this.#is("(")) {
-      const open = this.#take();
+      this.#take();
       const value = this.#parenNumber();
       this.#expect(")", '")"');
       return value;
