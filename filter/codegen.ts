@@ -575,7 +575,7 @@ export class Generator {
       case "rarp":
         return this.#hostOperation(address, mask, q.dir, ETHERTYPE_REVARP, ARP_SPA, ARP_TPA);
       case "link":
-        this.#fail(`"${q.last?.raw ?? "ether"}" cannot qualify an IPv4 ${what}`, at);
+        this.#fail(`"${q.protoToken?.raw ?? "ether"}" cannot qualify an IPv4 ${what}`, at);
         break;
       case "ip6":
         this.#fail(`"ip6" cannot qualify an IPv4 ${what}`, at);
@@ -616,7 +616,7 @@ export class Generator {
       return this.#hostOperation6(address, mask, q.dir);
     }
     const what = q.addr === "net" ? "network" : "host";
-    const name = q.proto === "link" ? q.last?.raw ?? "ether" : q.proto;
+    const name = q.proto === "link" ? q.protoToken?.raw ?? "ether" : q.proto;
     this.#fail(`"${name}" cannot qualify an IPv6 ${what}`, at);
   }
 
@@ -701,7 +701,7 @@ export class Generator {
         return undefined;
       default:
         this.#fail(
-          `"${q.addr}" cannot follow "${q.last?.raw ?? q.proto}": use tcp, udp or sctp`,
+          `"${q.addr}" cannot follow "${q.protoToken?.raw ?? q.proto}": use tcp, udp or sctp`,
           at,
         );
     }
@@ -753,7 +753,7 @@ export class Generator {
       case "host":
       case "net": {
         if (q.proto === "link") {
-          this.#fail(`"${q.last?.raw ?? "ether"}" needs a MAC address, not ${at.raw}`, at);
+          this.#fail(`"${q.protoToken?.raw ?? "ether"}" needs a MAC address, not ${at.raw}`, at);
         }
         let mask = ALL_ONES;
         if (!dotted && q.addr === "net") {

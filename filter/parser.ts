@@ -55,6 +55,8 @@ export interface Qualifiers {
   readonly addr: Addr;
   /** The token the qualifiers end with, for "expected ... after" messages. */
   readonly last: Token | undefined;
+  /** The protocol qualifier as written (`ether`, `ip6`, ...), for messages. */
+  readonly protoToken: Token | undefined;
 }
 
 /** What an id is: the value after the qualifiers. */
@@ -119,6 +121,7 @@ const UNDEFINED_QUALIFIERS: Qualifiers = {
   dir: "undef",
   addr: "undef",
   last: undefined,
+  protoToken: undefined,
 };
 
 /** Keywords that name a protocol, and the qualifier each stands for. */
@@ -469,10 +472,11 @@ class Parser {
     let dir: Dir = "default";
     let addr: Addr = "default";
     let last: Token | undefined;
+    let protoToken: Token | undefined;
     const name = PROTOCOL_NAMES.get(this.peek().text);
     if (this.peek().kind === "keyword" && name !== undefined) {
       proto = name;
-      last = this.#take();
+      protoToken = last = this.#take();
     }
     if (this.#is("src") || this.#is("dst")) {
       last = this.#take();
@@ -497,7 +501,7 @@ class Parser {
         last = this.#take();
       }
     }
-    const q: Qualifiers = { proto, dir, addr, last };
+    const q: Qualifiers = { proto, dir, addr, last, protoToken };
     if (!this.#startsId(this.#at) || this.#is("not")) {
       throw this.error(expected(q));
     }
