@@ -137,7 +137,7 @@ export const BPF_MISCOP_MASK = 0xf8;
  * Linux's ancillary data offsets (`SKF_AD_OFF + SKF_AD_*`): absolute loads at these offsets read
  * the socket buffer's metadata rather than packet bytes, and only the kernel answers them.
  */
-export const SKF_AD_OFF = -0x1000;
+export const SKF_AD_OFF: number = -0x1000;
 /** Ancillary: the packet's EtherType (`skb->protocol`), host order. */
 export const SKF_AD_PROTOCOL = 0;
 /** Ancillary: the packet type (PACKET_HOST, PACKET_OUTGOING, ...). */

@@ -22,6 +22,7 @@
  * ```
  */
 export class FilterError extends Error {
+  /** Always "FilterError". */
   override name = "FilterError";
   /** What is wrong, without the "Cannot compile filter: " prefix or the position. */
   readonly reason: string;
@@ -31,6 +32,8 @@ export class FilterError extends Error {
   readonly line: number | undefined;
 
   /**
+   * Builds the error and its message: prefix, reason, and the position when there is one.
+   *
    * @param prefix The start of the message: "Cannot compile filter" or "Invalid filter program".
    * @param reason What is wrong.
    * @param position Where: 1-based line and column, when the error is about a token.

@@ -43,6 +43,8 @@ export class RecordFilter {
   readonly #programs = new Map<string, BpfProgram>();
 
   /**
+   * Prepares a filter; an expression is checked for syntax at once and compiled later.
+   *
    * @param filter An expression in tcpdump's language, or a compiled program.
    * @param options How an expression is compiled.
    * @throws {FilterError} For an expression with a syntax error (other errors depend on the link
