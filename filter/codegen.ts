@@ -168,6 +168,33 @@ const ALU_OPS: ReadonlyMap<ArithOp, number> = new Map([
 ]);
 const JUMPS = { jeq: BPF_JEQ, jgt: BPF_JGT, jge: BPF_JGE } as const;
 
+/**
+ * Protocols carried by IP (gen_proto_abbrev): the protocol number, and over which IP version
+ * ("default": either).
+ */
+const CARRIED_PROTOCOLS: ReadonlyMap<Proto, readonly [number, Proto]> = new Map([
+  ["tcp", [IPPROTO_TCP, "default"]],
+  ["udp", [IPPROTO_UDP, "default"]],
+  ["sctp", [IPPROTO_SCTP, "default"]],
+  ["icmp", [IPPROTO_ICMP, "ip"]],
+  ["igmp", [IPPROTO_IGMP, "ip"]],
+  ["igrp", [IPPROTO_IGRP, "ip"]],
+  ["pim", [IPPROTO_PIM, "default"]],
+  ["vrrp", [IPPROTO_VRRP, "ip"]],
+  ["carp", [IPPROTO_VRRP, "ip"]],
+  ["ah", [IPPROTO_AH, "default"]],
+  ["esp", [IPPROTO_ESP, "default"]],
+  ["icmp6", [IPPROTO_ICMPV6, "ip6"]],
+]);
+
+/** Protocols named by the link layer's type field. */
+const LINK_PROTOCOLS: ReadonlyMap<Proto, number> = new Map([
+  ["ip", ETHERTYPE_IP],
+  ["ip6", ETHERTYPE_IPV6],
+  ["arp", ETHERTYPE_ARP],
+  ["rarp", ETHERTYPE_REVARP],
+]);
+
 type LinkKind = "ethernet" | "sll" | "sll2" | "raw" | "ipv4" | "ipv6" | "null" | "loop";
 
 /** Where a link type keeps its type field and its payload (gencode.c's init_linktype). */
@@ -457,41 +484,11 @@ export class Generator {
   // Protocols (gen_proto_abbrev, gen_proto, gen_ipfrag).
 
   #protoAbbrev(proto: Proto, at: Token): Fragment {
-    switch (proto) {
-      case "tcp":
-        return this.#proto(IPPROTO_TCP, "default", at);
-      case "udp":
-        return this.#proto(IPPROTO_UDP, "default", at);
-      case "sctp":
-        return this.#proto(IPPROTO_SCTP, "default", at);
-      case "icmp":
-        return this.#proto(IPPROTO_ICMP, "ip", at);
-      case "igmp":
-        return this.#proto(IPPROTO_IGMP, "ip", at);
-      case "igrp":
-        return this.#proto(IPPROTO_IGRP, "ip", at);
-      case "pim":
-        return this.#proto(IPPROTO_PIM, "default", at);
-      case "vrrp":
-      case "carp":
-        return this.#proto(IPPROTO_VRRP, "ip", at);
-      case "ah":
-        return this.#proto(IPPROTO_AH, "default", at);
-      case "esp":
-        return this.#proto(IPPROTO_ESP, "default", at);
-      case "ip":
-        return this.#linkType(ETHERTYPE_IP);
-      case "ip6":
-        return this.#linkType(ETHERTYPE_IPV6);
-      case "arp":
-        return this.#linkType(ETHERTYPE_ARP);
-      case "rarp":
-        return this.#linkType(ETHERTYPE_REVARP);
-      case "icmp6":
-        return this.#proto(IPPROTO_ICMPV6, "ip6", at);
-      default:
-        this.#fail(`"${at.raw}" needs a qualifier after it, such as "host", "src" or "proto"`, at);
-    }
+    const carried = CARRIED_PROTOCOLS.get(proto);
+    if (carried !== undefined) return this.#proto(carried[0], carried[1], at);
+    const etherType = LINK_PROTOCOLS.get(proto);
+    if (etherType !== undefined) return this.#linkType(etherType);
+    this.#fail(`"${at.raw}" needs a qualifier after it, such as "host", "src" or "proto"`, at);
   }
 
   #proto(value: number, proto: Proto, at: Token, dir: Dir = "default"): Fragment {

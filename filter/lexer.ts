@@ -47,9 +47,8 @@ export interface Token {
   readonly raw: string;
 }
 
-/** Every keyword of the language snout knows, supported or not. */
-export const KEYWORDS: ReadonlySet<string> = new Set([
-  // Protocols.
+/** The keywords snout compiles. */
+const SUPPORTED_KEYWORDS = [
   "link",
   "ether",
   "ppp",
@@ -73,6 +72,30 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
   "carp",
   "ah",
   "esp",
+  "src",
+  "dst",
+  "host",
+  "net",
+  "mask",
+  "port",
+  "portrange",
+  "proto",
+  "broadcast",
+  "multicast",
+  "less",
+  "greater",
+  "len",
+  "vlan",
+  "and",
+  "or",
+  "not",
+];
+
+/**
+ * Keywords of libpcap's language that snout does not compile: they are refused by name rather
+ * than taken for host names.
+ */
+export const UNSUPPORTED_KEYWORDS: ReadonlySet<string> = new Set([
   "atalk",
   "aarp",
   "decnet",
@@ -97,15 +120,6 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
   "ipx",
   "netbeui",
   "radio",
-  // Qualifiers.
-  "src",
-  "dst",
-  "host",
-  "net",
-  "mask",
-  "port",
-  "portrange",
-  "proto",
   "protochain",
   "gateway",
   "addr1",
@@ -118,13 +132,6 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
   "address4",
   "ra",
   "ta",
-  // Other primitives.
-  "broadcast",
-  "multicast",
-  "less",
-  "greater",
-  "len",
-  "vlan",
   "mpls",
   "pppoed",
   "pppoes",
@@ -176,10 +183,12 @@ export const KEYWORDS: ReadonlySet<string> = new Set([
   "subtype",
   "direction",
   "dir",
-  // Logic.
-  "and",
-  "or",
-  "not",
+]);
+
+/** Every keyword of the language snout knows, supported or not. */
+export const KEYWORDS: ReadonlySet<string> = new Set([
+  ...SUPPORTED_KEYWORDS,
+  ...UNSUPPORTED_KEYWORDS,
 ]);
 
 /** Keywords spelled another way. */

@@ -9,7 +9,7 @@
  */
 
 import { FilterError } from "./filter_error.ts";
-import { type Token, tokenize } from "./lexer.ts";
+import { type Token, tokenize, UNSUPPORTED_KEYWORDS } from "./lexer.ts";
 
 /** Protocol qualifiers; `default` when none is given, `undef` after a term that has none. */
 export type Proto =
@@ -156,97 +156,6 @@ const ADDRESS_QUALIFIERS: ReadonlyMap<string, Addr> = new Map([
   ["net", "net"],
   ["port", "port"],
   ["portrange", "portrange"],
-]);
-
-/** Keywords snout knows but does not compile. */
-const UNSUPPORTED: ReadonlySet<string> = new Set([
-  "atalk",
-  "aarp",
-  "decnet",
-  "lat",
-  "sca",
-  "moprc",
-  "mopdl",
-  "iso",
-  "esis",
-  "es-is",
-  "isis",
-  "is-is",
-  "l1",
-  "l2",
-  "iih",
-  "lsp",
-  "snp",
-  "csnp",
-  "psnp",
-  "clnp",
-  "stp",
-  "ipx",
-  "netbeui",
-  "radio",
-  "protochain",
-  "gateway",
-  "addr1",
-  "addr2",
-  "addr3",
-  "addr4",
-  "address1",
-  "address2",
-  "address3",
-  "address4",
-  "ra",
-  "ta",
-  "mpls",
-  "pppoed",
-  "pppoes",
-  "geneve",
-  "byte",
-  "inbound",
-  "outbound",
-  "ifindex",
-  "llc",
-  "lane",
-  "metac",
-  "bcc",
-  "oam",
-  "oamf4",
-  "oamf4ec",
-  "oamf4sc",
-  "sc",
-  "ilmic",
-  "vpi",
-  "vci",
-  "connectmsg",
-  "metaconnect",
-  "on",
-  "ifname",
-  "rnr",
-  "rulenum",
-  "reason",
-  "rset",
-  "ruleset",
-  "srnr",
-  "subrulenum",
-  "action",
-  "fisu",
-  "lssu",
-  "lsu",
-  "msu",
-  "hfisu",
-  "hlssu",
-  "hmsu",
-  "sio",
-  "opc",
-  "dpc",
-  "sls",
-  "hsio",
-  "hopc",
-  "hdpc",
-  "hsls",
-  "type",
-  "subtype",
-  "direction",
-  "dir",
 ]);
 
 /** Comparison operators: the test, and whether it is negated. */
@@ -405,7 +314,7 @@ class Parser {
           : `unexpected ${describe(token)}: give a qualifier such as "host" or "port" before it`,
       );
     }
-    if (UNSUPPORTED.has(token.text)) throw this.error(`"${token.text}" is not supported`);
+    if (UNSUPPORTED_KEYWORDS.has(token.text)) throw this.error(`"${token.text}" is not supported`);
     const proto = PROTOCOL_NAMES.get(token.text);
     if (proto !== undefined) {
       const next = this.peek(1);

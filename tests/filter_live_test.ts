@@ -108,27 +108,9 @@ Deno.test({
   ignore: SKIP,
   async fn() {
     await withPair(async (pair) => {
-      const cli = await snout(pair.a, [
-        "-i",
-        "vethA",
-        "-c",
-        "3",
-        "--json",
-        "udp",
-        "dst",
-        "port",
-        "5001",
-      ]);
+      const cli = await snout(pair.a, "-i vethA -c 3 --json udp dst port 5001".split(" "));
       await pair.b.exec("ping", ["-n", "-q", "-c", "1", "-W", "2", pair.addressA]);
-      await send(pair, [
-        "udp:5001",
-        "udp:5002",
-        "tcp:9",
-        "udp:5001",
-        "udp:5003",
-        "tcp:5001",
-        "udp:5001",
-      ]);
+      await send(pair, "udp:5001 udp:5002 tcp:9 udp:5001 udp:5003 tcp:5001 udp:5001".split(" "));
       const result = await cli.finished();
       assert.equal(result.code, 0, result.stderr);
       const packets = records(result.stdout);
@@ -150,13 +132,7 @@ Deno.test({
   async fn() {
     await withPair(async (pair) => {
       const cli = await snout(pair.a, [
-        "-i",
-        "vethA",
-        "--l3",
-        "udp",
-        "-c",
-        "2",
-        "--json",
+        ..."-i vethA --l3 udp -c 2 --json".split(" "),
         "udp dst port 5002",
       ]);
       await send(pair, ["udp:5001", "udp:5002", "udp:5003", "tcp:5002", "udp:5002"]);

@@ -59,7 +59,7 @@ import { KERNEL_ACCEPT_LENGTH, kernelProgram } from "../filter/kernel_program.ts
 import { RecordFilter } from "../filter/record_filter.ts";
 import { verifyProgram } from "../filter/verify.ts";
 import { CaptureParser } from "../parsers/capture_format.ts";
-import { pcapFileHeader, pcapRecordHeader } from "../parsers/pcap_write.ts";
+import { pcapFileHeader } from "../parsers/pcap_write.ts";
 import { haveProgram, run } from "./helpers.ts";
 
 const RET_A = stmt(BPF_RET | BPF_A);
