@@ -11,6 +11,7 @@ import type { BpfProgram } from "./bpf.ts";
 import { compileFilter, type CompileOptions } from "./compile.ts";
 import { runFilterAt } from "./interpret.ts";
 import { parseFilter } from "./parser.ts";
+import { verifyProgram } from "./verify.ts";
 import type { RecordCursor } from "../parsers/capture_format.ts";
 import { LINKTYPE_NULL } from "../parsers/link_type.ts";
 
@@ -48,13 +49,15 @@ export class RecordFilter {
    * @param filter An expression in tcpdump's language, or a compiled program.
    * @param options How an expression is compiled.
    * @throws {FilterError} For an expression with a syntax error (other errors depend on the link
-   *   type, and come from {@linkcode RecordFilter.programFor}).
+   *   type, and come from {@linkcode RecordFilter.programFor}), or a program that fails
+   *   verification.
    */
   constructor(filter: string | BpfProgram, options: CompileOptions = {}) {
     if (typeof filter === "string") {
       parseFilter(filter);
       this.#expression = filter;
     } else {
+      verifyProgram(filter);
       this.#program = filter;
     }
     this.#options = options;

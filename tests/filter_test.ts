@@ -607,4 +607,5 @@ Deno.test("RecordFilter compiles an expression once per link type and checks syn
   assert.throws(() => new RecordFilter("ether host 1:2:3:4:5:6").programFor(101), /Ethernet only/);
   const program = compileFilter("ip", 1);
   assert.equal(new RecordFilter(program).programFor(276), program);
+  assert.throws(() => new RecordFilter([stmt(BPF_JMP | BPF_JA, 5), retK(0)]), /jumps to 6/);
 });
