@@ -15,12 +15,15 @@ import { BatchBuilder } from "./io/print_batch.ts";
 import { PrintPool } from "./io/print_pool.ts";
 import { decodeCursor } from "./io/read_capture.ts";
 import { feedParser } from "./io/read_records.ts";
-import type { RecordCursor } from "./parsers/capture_format.ts";
+import type { CaptureParser, RecordCursor } from "./parsers/capture_format.ts";
 import { isSupportedLinkType, linkTypeName } from "./parsers/link_type.ts";
 import { capture, type CaptureOptions, type CaptureStats } from "./ffi/capture.ts";
 import type { RingGeometry } from "./ffi/packet_ring.ts";
 import { PcapFdWriter } from "./ffi/pcap_records.ts";
 import { CapturePool } from "./io/capture_pool.ts";
+import { type DumpStyle, formatProgram } from "./filter/dump.ts";
+import { parseFilter } from "./filter/parser.ts";
+import { RecordFilter } from "./filter/record_filter.ts";
 import { listInterfaces } from "./ffi/interfaces.ts";
 import { type L3Protocol, MAX_SNAP_LENGTH } from "./ffi/packet_socket.ts";
 import { dropPrivileges, effectiveUserId, resolveUser, type UserIds } from "./ffi/privileges.ts";
@@ -37,9 +40,15 @@ import { replayCapture } from "./io/replay.ts";
 const HELP = `snout ${denoConfig.version}: a packet sniffer and packet toolkit for Deno
 
 Usage:
-  deno run --allow-read cli.ts -r FILE [options]      read a pcap or pcapng file (- for stdin)
+  deno run --allow-read cli.ts -r FILE [options] [EXPRESSION]
+                                  read a pcap or pcapng file (- for stdin)
   sudo deno run --allow-ffi --allow-read --allow-write --allow-env cli.ts [-i IFACE] [options]
-                                                      capture live (root or CAP_NET_RAW)
+      [EXPRESSION]                capture live (root or CAP_NET_RAW)
+
+EXPRESSION is a filter in tcpdump's language (pcap-filter(7)), the rest of the command line:
+  cli.ts -i lo tcp port 80 and not host 10.0.0.1
+Only the packets it accepts are printed, written and counted. Live, it runs in the kernel.
+Put -- before an expression that starts with "-".
 
 Output (default: one summary line per packet, like tcpdump -n):
   -v, --verbose        every field of every layer, one layer per line
@@ -51,7 +60,10 @@ Output (default: one summary line per packet, like tcpdump -n):
 
 Selection:
   -r, --read FILE      read packets from FILE
-  -c, --count N        stop after N packets
+  -c, --count N        stop after N packets (of those the filter accepts)
+  -F FILE              read the filter expression from FILE (# starts a comment)
+  -d                   print the filter compiled to classic BPF, as tcpdump -d, and exit;
+                       -dd prints it as a C array, -ddd as decimal numbers
 
 Live capture:
   -i, --interface IF   capture on IF (default: every interface, as Linux cooked SLL2 frames)
@@ -94,6 +106,10 @@ interface CliOptions {
   user?: string;
   write?: string;
   count?: number;
+  /** The filter expression, from the command line or -F. */
+  filter?: string;
+  /** -d, -dd, -ddd: how many times -d was given. */
+  dump: number;
   json: boolean;
   verbose: boolean;
   hex: number;
@@ -123,7 +139,7 @@ function parseOptions(args: string[]): CliOptions {
     parsed = parseArgs({
       args,
       strict: true,
-      allowPositionals: false,
+      allowPositionals: true,
       options: {
         read: { type: "string", short: "r" },
         write: { type: "string", short: "w" },
@@ -142,14 +158,17 @@ function parseOptions(args: string[]): CliOptions {
         user: { type: "string", short: "Z" },
         workers: { type: "string" },
         "no-ring": { type: "boolean" },
+        "filter-file": { type: "string", short: "F" },
+        dump: { type: "boolean", short: "d", multiple: true },
       },
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new UsageError(`${message.split("\n")[0]!.replace(/\.$/, "")} (see --help)`);
   }
-  const { values } = parsed;
+  const { values, positionals } = parsed;
   const options: CliOptions = {
+    dump: values.dump?.length ?? 0,
     json: values.json ?? false,
     verbose: (values.verbose?.length ?? 0) > 0,
     hex: values.hex?.length ?? 0,
@@ -199,10 +218,38 @@ function parseOptions(args: string[]): CliOptions {
   if (values.read !== undefined) options.read = values.read;
   if (values.write !== undefined) options.write = values.write;
   if (values.count !== undefined) options.count = parsePositive(values.count, "count");
+  const filter = filterExpression(values["filter-file"], positionals);
+  if (filter !== undefined) options.filter = filter;
   if (options.json && (options.verbose || options.hex > 0)) {
     throw new UsageError("--json cannot be combined with -v or -x");
   }
   return options;
+}
+
+/** What -F reads: # starts a comment, as in tcpdump; blanked out so that columns stay. */
+function readFilterFile(path: string): string {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    const reason = error instanceof Error ? error.message.replace(/: [a-z]+ '.*'$/s, "") : "";
+    throw new UsageError(`Cannot read filter file: ${reason}: ${path}`);
+  }
+  return text.replace(/#[^\n]*/g, (comment) => " ".repeat(comment.length));
+}
+
+/** The filter: -F's file or the rest of the command line, joined as tcpdump joins it. */
+function filterExpression(file: string | undefined, words: string[]): string | undefined {
+  if (file !== undefined && words.length > 0) {
+    throw new UsageError(
+      `-F ${file} and an expression on the command line ("${words.join(" ")}") cannot be combined`,
+    );
+  }
+  const expression = file !== undefined ? readFilterFile(file) : words.join(" ");
+  if (expression.trim() === "") return undefined;
+  parseFilter(expression); // a syntax error is reported before anything is read or opened
+  return expression;
 }
 
 function envGranted(name: string): boolean {
@@ -257,8 +304,11 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
   let writer: PcapWriter | undefined;
   let writerLinkType = 0;
   let warning: string | undefined;
+  let last: CaptureParser | undefined;
   const count = options.count ?? Infinity;
+  const filter = options.filter === undefined ? undefined : new RecordFilter(options.filter);
   let number = 0;
+  let kept = 0;
   let cursor: RecordCursor | undefined;
   const frame = () => cursor!.bytes.subarray(cursor!.offset, cursor!.offset + cursor!.captured);
   try {
@@ -266,9 +316,12 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
       const parser of feedParser(source(path), { onWarning: (m) => warning = m })
     ) {
       cursor = parser.cursor;
+      last = parser;
       while (parser.advance()) {
-        if (number >= count) break reading;
         number++;
+        // A filtered-out record keeps its number: frame numbers are places in the file.
+        if (filter !== undefined && !filter.matches(cursor, parser.littleEndian)) continue;
+        kept++;
         if (options.write !== undefined) {
           if (writer === undefined) {
             writer = await PcapWriter.create(pcapTarget(options.write), {
@@ -291,17 +344,19 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
           });
           if (flushing !== undefined) await flushing;
         }
-        if (print === undefined) continue;
-        if (!isSupportedLinkType(cursor.linkType)) {
-          throw new Error(
-            `Cannot decode frame ${number}: link type ${cursor.linkType} is not supported`,
-          );
+        if (print !== undefined) {
+          if (!isSupportedLinkType(cursor.linkType)) {
+            throw new Error(
+              `Cannot decode frame ${number}: link type ${cursor.linkType} is not supported`,
+            );
+          }
+          if (pool === undefined) out.writeLine(print(decodeCursor(cursor, number), frame));
+          else if (!batch.add(cursor, number)) {
+            printed.push(pool.print(batch.take()));
+            batch.add(cursor, number);
+          }
         }
-        if (pool === undefined) out.writeLine(print(decodeCursor(cursor, number), frame));
-        else if (!batch.add(cursor, number)) {
-          printed.push(pool.print(batch.take()));
-          batch.add(cursor, number);
-        }
+        if (kept >= count) break reading;
       }
       if (pool === undefined) continue;
       if (batch.count > 0) printed.push(pool.print(batch.take()));
@@ -309,6 +364,10 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
     }
     if (pool !== undefined && batch.count > 0) printed.push(pool.print(batch.take()));
     for (const text of printed) out.writeBytes(await text);
+    // A file without records still has a link type the filter must compile for, as in tcpdump.
+    if (filter !== undefined && kept === 0 && last?.linkType !== undefined) {
+      filter.programFor(last.linkType, last.littleEndian);
+    }
   } catch (error) {
     if (!(error instanceof OutputClosedError)) throw error;
   } finally {
@@ -322,6 +381,27 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/** -d, -dd and -ddd. */
+const DUMP_STYLES: readonly DumpStyle[] = ["assembly", "c", "decimal"];
+
+function printProgram(filter: RecordFilter, linkType: number, littleEndian: boolean, dump: number) {
+  const style = DUMP_STYLES[Math.min(dump, DUMP_STYLES.length) - 1]!;
+  console.log(formatProgram(filter.programFor(linkType, littleEndian), style));
+}
+
+/** `-d` with `-r`: the filter compiled for the file's link type, as `tcpdump -d -r FILE`. */
+async function dumpOffline(options: CliOptions, path: string): Promise<number> {
+  const filter = new RecordFilter(options.filter ?? "");
+  for await (const parser of feedParser(source(path))) {
+    if (parser.linkType === undefined) parser.advance();
+    if (parser.linkType !== undefined) {
+      printProgram(filter, parser.linkType, parser.littleEndian, options.dump);
+      return 0;
+    }
+  }
+  throw new Error(`Cannot compile filter: ${path} holds no link type (an empty capture file?)`);
 }
 
 /** `-D`: the interfaces, as tcpdump lists them. */
@@ -363,6 +443,8 @@ function socketOptions(options: CliOptions): CaptureOptions {
     ...(options.l3 === undefined ? {} : { l3: options.l3 }),
     ...(options.snapLength === undefined ? {} : { snapLength: options.snapLength }),
     ...(options.bufferKiB === undefined ? {} : { bufferSize: options.bufferKiB * 1024 }),
+    ...(options.filter === undefined ? {} : { filter: options.filter }),
+    ...(options.filter === undefined ? {} : { filter: options.filter }),
     promiscuous: options.promiscuous,
     ring: options.ring,
   };
@@ -418,6 +500,15 @@ function printStats(stats: CaptureStats): void {
 }
 
 async function captureLive(options: CliOptions): Promise<number> {
+  if (options.dump > 0) {
+    const live = capture(socketOptions(options));
+    try {
+      printProgram(new RecordFilter(live.filter ?? ""), live.linkType, true, options.dump);
+    } finally {
+      live.close();
+    }
+    return 0;
+  }
   if (options.workers > 1) return await captureWithWorkers(options);
   const printing = printOptions(options);
   const print = printing === undefined ? undefined : makePrinter(printing);
@@ -797,6 +888,7 @@ export async function main(args: string[]): Promise<number> {
     }
     if (options.listInterfaces) return printInterfaces();
     if (options.read === undefined) return await captureLive(options);
+    if (options.dump > 0) return await dumpOffline(options, options.read);
     return await readOffline(options, options.read);
   } catch (error) {
     console.error(`snout: ${describe(error)}`);

@@ -2,7 +2,8 @@
  * snout: a packet sniffer and packet toolkit for Deno.
  *
  * This module re-exports the library: decoders that turn frames into typed records, the pcap and
- * pcapng reader, the pcap writer, the formatters the CLI prints with, live capture, and the
+ * pcapng reader, the pcap writer, the formatters the CLI prints with, capture filters (tcpdump's
+ * language compiled to classic BPF, run in the kernel or over files), live capture, and the
  * builders and raw sockets that craft and send packets. Importing
  * it opens no native library: libc is opened on the first live capture, so reading a capture file
  * needs only `--allow-read`.
@@ -52,6 +53,7 @@ export {
   CaptureParser,
   type CaptureRecord,
   formatTime,
+  type RecordCursor,
 } from "./parsers/capture_format.ts";
 export { pcapFileHeader, pcapRecordHeader } from "./parsers/pcap_write.ts";
 export {
@@ -68,6 +70,15 @@ export {
   type PcapWriterOptions,
   type PcapWriterTarget,
 } from "./io/pcap_writer.ts";
+export * from "./filter/bpf.ts";
+export { compileFilter, type CompileOptions, DEFAULT_ACCEPT_LENGTH } from "./filter/compile.ts";
+export { canFilterLinkType, type GeneratorOptions } from "./filter/codegen.ts";
+export { FilterError } from "./filter/filter_error.ts";
+export { runFilter, runFilterAt } from "./filter/interpret.ts";
+export { verifyProgram } from "./filter/verify.ts";
+export { type DumpStyle, formatInstruction, formatProgram } from "./filter/dump.ts";
+export { RecordFilter } from "./filter/record_filter.ts";
+export { KERNEL_ACCEPT_LENGTH, kernelProgram } from "./filter/kernel_program.ts";
 export { formatSummary } from "./format/summary.ts";
 export { formatVerbose } from "./format/verbose.ts";
 export { formatHex } from "./format/hex.ts";
@@ -99,6 +110,7 @@ export {
 export { IOV_MAX, PcapFdWriter, PcapRecordBatch } from "./ffi/pcap_records.ts";
 export { CapturePool, type CapturePoolOptions } from "./io/capture_pool.ts";
 export { interfaceIndex, listInterfaces, type NetworkInterface } from "./ffi/interfaces.ts";
+export { attachSocketFilter, detachSocketFilter } from "./ffi/socket_filter.ts";
 export { ErrnoError } from "./ffi/errno.ts";
 export { LibcUnavailableError } from "./ffi/libc.ts";
 export { dropPrivileges, resolveUser, type UserIds } from "./ffi/privileges.ts";

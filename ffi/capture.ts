@@ -8,6 +8,9 @@
 import { formatTime } from "../parsers/capture_format.ts";
 import { decodeAt } from "../parsers/decode.ts";
 import type { CapturedPacket, Frame, PacketRecord } from "../parsers/types.ts";
+import type { BpfProgram } from "../filter/bpf.ts";
+import { compileFilter } from "../filter/compile.ts";
+import { parseFilter } from "../filter/parser.ts";
 import { EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_EVENT, EPOLLET, EPOLLIN } from "./constants.ts";
 import { check, ErrnoError, lastErrno } from "./errno.ts";
 import { FrameBatch } from "./frame_batch.ts";
@@ -37,7 +40,13 @@ const NANO_DIGITS = 9;
 const L3_PROTOCOLS = new Set(["tcp", "udp", "icmp"]);
 
 /** Options of {@linkcode capture}. */
-export interface CaptureOptions extends PacketSocketOptions {
+export interface CaptureOptions extends Omit<PacketSocketOptions, "filter"> {
+  /**
+   * Keep only the packets this filter accepts: an expression in tcpdump's language, compiled for
+   * the socket's link type once it is open, or a program compiled for that link type. It runs
+   * in the kernel, so what it rejects never reaches user space.
+   */
+  filter?: string | BpfProgram;
   /** Stop after this many packets. */
   count?: number;
   /** Stop when this signal aborts. */
@@ -86,6 +95,8 @@ function validate(options: CaptureOptions): void {
   if (l3 !== undefined && !L3_PROTOCOLS.has(l3)) {
     throw new RangeError(`Invalid layer-3 protocol "${l3}": give tcp, udp or icmp`);
   }
+  // A syntax error is reported before anything is opened; the rest needs the link type.
+  if (typeof options.filter === "string") parseFilter(options.filter);
 }
 
 /**
@@ -103,6 +114,8 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
   readonly ring: RingGeometry | undefined;
   /** Why the receive ring could not be set up (and recvmsg is used), or undefined. */
   readonly ringError: string | undefined;
+  /** The filter, compiled for `linkType`, or undefined when every packet is kept. */
+  readonly filter: BpfProgram | undefined;
   readonly #socket: PacketSocket;
   readonly #epfd: number;
   readonly #events = new Uint8Array(EPOLL_EVENT.size);
@@ -115,8 +128,14 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
   #closed = false;
   #running = false;
 
-  private constructor(socket: PacketSocket, epfd: number, options: CaptureOptions) {
+  private constructor(
+    socket: PacketSocket,
+    epfd: number,
+    options: CaptureOptions,
+    filter: BpfProgram | undefined,
+  ) {
     this.#socket = socket;
+    this.filter = filter;
     this.#epfd = epfd;
     this.#count = options.count ?? Infinity;
     this.linkType = socket.linkType;
@@ -132,21 +151,32 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
    * Opens the socket and the epoll instance. Prefer {@linkcode capture}.
    *
    * @throws {RangeError} For invalid options.
+   * @throws {FilterError} For a filter expression that does not compile for the link type.
    * @throws {CaptureSetupError} For an unknown or down interface, or missing privileges.
    */
   static open(options: CaptureOptions = {}): LiveCapture {
     validate(options);
-    const socket = PacketSocket.open(options);
+    const { filter: given, ...socketOptions } = options;
+    const socket = PacketSocket.open({
+      ...socketOptions,
+      // Compiled once the socket knows its link type, and attached before it receives.
+      ...(given === undefined ? {} : {
+        filter: typeof given === "string"
+          ? (linkType: number) => compileFilter(given, linkType)
+          : given,
+      }),
+    });
     const c = libc();
     let epfd = -1;
     try {
+      const filter = socket.filter;
       epfd = check(c.epoll_create1(EPOLL_CLOEXEC), "Cannot create epoll instance", "epoll_create1");
       const event = new Uint8Array(EPOLL_EVENT.size);
       const view = new DataView(event.buffer);
       view.setUint32(EPOLL_EVENT.events, (EPOLLIN | EPOLLET) >>> 0, true);
       view.setInt32(EPOLL_EVENT.data, socket.fd, true);
       check(c.epoll_ctl(epfd, EPOLL_CTL_ADD, socket.fd, event), "Cannot watch socket", "epoll_ctl");
-      return new LiveCapture(socket, epfd, options);
+      return new LiveCapture(socket, epfd, options, filter);
     } catch (error) {
       if (epfd >= 0) c.close(epfd);
       socket.close();

@@ -38,6 +38,8 @@ export const SO_TIMESTAMPNS = 35;
 export const SCM_TIMESTAMPNS = SO_TIMESTAMPNS;
 /** Attach a classic BPF filter. */
 export const SO_ATTACH_FILTER = 26;
+/** Detach the socket's filter. */
+export const SO_DETACH_FILTER = 27;
 
 /** Join a packet membership (promiscuous mode). */
 export const PACKET_ADD_MEMBERSHIP = 1;
@@ -117,6 +119,26 @@ export const PACKET_MREQ = { size: 16, ifindex: 0, type: 4, alen: 6, address: 8 
  * ```
  */
 export const TPACKET_STATS = { size: 8, packets: 0, drops: 4 } as const;
+
+/**
+ * struct sock_filter (8 bytes), one classic BPF instruction, in host byte order:
+ * ```c
+ * __u16 code; // 0
+ * __u8  jt;   // 2
+ * __u8  jf;   // 3
+ * __u32 k;    // 4
+ * ```
+ */
+export const SOCK_FILTER = { size: 8, code: 0, jt: 2, jf: 3, k: 4 } as const;
+
+/**
+ * struct sock_fprog (16 bytes), what SO_ATTACH_FILTER takes:
+ * ```c
+ * unsigned short      len;    // 0: instructions
+ * struct sock_filter *filter; // 8
+ * ```
+ */
+export const SOCK_FPROG = { size: 16, len: 0, filter: 8 } as const;
 
 /**
  * struct epoll_event (12 bytes, packed on x86-64; 16 on arm64):

@@ -50,6 +50,8 @@ const ERRNO_NAMES: ReadonlyMap<number, string> = new Map([
 
 /** Operation not permitted. */
 export const EPERM = 1;
+/** No such file or directory; from SO_DETACH_FILTER: the socket has no filter. */
+export const ENOENT = 2;
 /** Interrupted system call. */
 export const EINTR = 4;
 /** Resource temporarily unavailable: nothing to read on a non-blocking socket. */

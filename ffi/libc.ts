@@ -23,6 +23,8 @@ export const LIBC_SYMBOLS = {
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /** int getsockopt(int fd, int level, int name, void *value, socklen_t *len) */
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  /** ssize_t recv(int fd, void *buf, size_t len, int flags) */
+  recv: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   /** ssize_t recvmsg(int fd, struct msghdr *msg, int flags) */
   recvmsg: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   /** ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tolen) */

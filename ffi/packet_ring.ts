@@ -26,6 +26,8 @@ import {
   TPACKET_V3,
 } from "./constants.ts";
 import { ErrnoError, lastErrno } from "./errno.ts";
+import type { BpfProgram } from "../filter/bpf.ts";
+import { runFilterAt } from "../filter/interpret.ts";
 import type { FrameBatch } from "./frame_batch.ts";
 import type { PcapRecordBatch } from "./pcap_records.ts";
 import { libc } from "./libc.ts";
@@ -173,6 +175,9 @@ export class PacketRing {
   #start = 0;
   #captured = 0;
   #frameLength = 0;
+  /** A filter run on frames in user space (all of them, or those before `#filterBefore`). */
+  #userFilter: BpfProgram | undefined;
+  #filterBefore: { seconds: number; nanos: number } | undefined;
   /** The ring's address, for the iovecs of the records path. */
   readonly #address: number;
 
@@ -225,6 +230,19 @@ export class PacketRing {
       throw new ErrnoError("Cannot map the receive ring", "mmap", lastErrno());
     }
     return new PacketRing(pointer, geometry, options);
+  }
+
+  /**
+   * Runs `program` over frames in user space before they are handed out: every frame, or, with
+   * `before`, the frames the kernel stamped earlier than it (taken in before a kernel filter was
+   * attached). Undefined removes it.
+   */
+  setUserFilter(
+    program: BpfProgram | undefined,
+    before: { seconds: number; nanos: number } | undefined,
+  ): void {
+    this.#userFilter = program;
+    this.#filterBefore = before;
   }
 
   /**
@@ -318,10 +336,31 @@ export class PacketRing {
       captured += VLAN_TAG_LENGTH;
       length += VLAN_TAG_LENGTH;
     }
+    if (this.#userFilter !== undefined && this.#filteredOut(header, start, captured, length)) {
+      this.#start = -1;
+      return header;
+    }
     this.#start = start;
     this.#captured = captured;
     this.#frameLength = length;
     return header;
+  }
+
+  /** Whether the user-space filter applies to the frame at `header` and rejects it. */
+  #filteredOut(header: number, start: number, captured: number, length: number): boolean {
+    const view = this.#view;
+    const before = this.#filterBefore;
+    if (before !== undefined) {
+      const seconds = view.getUint32(header + TPACKET3_HDR.sec, true);
+      if (
+        seconds > before.seconds ||
+        (seconds === before.seconds &&
+          view.getUint32(header + TPACKET3_HDR.nsec, true) >= before.nanos)
+      ) {
+        return false;
+      }
+    }
+    return runFilterAt(this.#userFilter!, view, start, captured, length) === 0;
   }
 
   /** Hands out frames of the held block until it or `max` runs out. */

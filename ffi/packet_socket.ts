@@ -45,6 +45,9 @@ import {
   TIMESPEC,
   TPACKET_STATS,
 } from "./constants.ts";
+import type { BpfProgram } from "../filter/bpf.ts";
+import { runFilterAt } from "../filter/interpret.ts";
+import { kernelProgram } from "../filter/kernel_program.ts";
 import { EACCES, EAGAIN, EINTR, EPERM, ErrnoError, lastErrno } from "./errno.ts";
 import { interfaceIndex, listInterfaces, type NetworkInterface } from "./interfaces.ts";
 import type { FrameBatch } from "./frame_batch.ts";
@@ -59,6 +62,8 @@ import {
   SLL2_LENGTH,
   writeSll2,
 } from "./packet_ring.ts";
+import { attachSocketFilter, detachSocketFilter } from "./socket_filter.ts";
+import { verifyProgram } from "../filter/verify.ts";
 
 /** Largest snapshot length, as libpcap's MAXIMUM_SNAPLEN. */
 export const MAX_SNAP_LENGTH = 262144;
@@ -104,6 +109,12 @@ export interface PacketSocketOptions {
    * in it by a hash of their flow: every packet of a flow reaches the same socket.
    */
   fanout?: number;
+  /**
+   * A filter for the frames this socket hands out, or what compiles one for the socket's link
+   * type (`(linkType) => compileFilter(expression, linkType)`). It is attached before the socket
+   * starts to receive, so nothing gets past it; see {@linkcode PacketSocket.setFilter}.
+   */
+  filter?: BpfProgram | ((linkType: number) => BpfProgram);
 }
 
 /** Counters of a capture socket, accumulated over its life. */
@@ -175,6 +186,12 @@ export class PacketSocket {
   readonly #buffer: Uint8Array;
   readonly #bufferView: DataView;
   readonly #bufferAddress: number;
+  /** A filter the kernel cannot run (it reads SLL2 header bytes the kernel lacks). */
+  #userFilter: BpfProgram | undefined;
+  /** Whether packets may already have been taken in (a filter then needs more care). */
+  #receiving = false;
+  /** The filter attached with {@linkcode PacketSocket.setFilter}, or undefined. */
+  filter: BpfProgram | undefined;
   readonly #name = new Uint8Array(SOCKADDR_LL.size);
   readonly #nameView = new DataView(this.#name.buffer);
   readonly #control = new Uint8Array(CONTROL_LENGTH);
@@ -302,10 +319,12 @@ export class PacketSocket {
       }
       if (options.l3 !== undefined) {
         if (iface !== undefined) socket.#bindToDevice(iface.name);
+        // An AF_INET raw socket receives from the start: setFilter reads its queue away.
+        socket.#receiving = true;
       } else {
-        socket.#bind(iface?.index ?? 0);
-        if (iface !== undefined && (options.promiscuous ?? true)) socket.#promiscuous(iface.index);
-        if (options.fanout !== undefined) socket.#joinFanout(options.fanout);
+        // Bound with protocol 0 the socket takes in nothing yet: the link type is learned and
+        // the filter attached before the rebind to every protocol starts the flow.
+        socket.#bind(iface?.index ?? 0, 0);
       }
       if (iface !== undefined && !iface.loopback && linkType === LINKTYPE_ETHERNET) {
         // Interfaces that are not Ethernet-like (tun, ...) deliver raw IP.
@@ -314,11 +333,73 @@ export class PacketSocket {
           (socket as { linkType: number }).linkType = LINKTYPE_RAW;
         }
       }
+      const filter = options.filter;
+      if (filter !== undefined) {
+        socket.setFilter(typeof filter === "function" ? filter(socket.linkType) : filter);
+      }
+      if (options.l3 === undefined) {
+        socket.#bind(iface?.index ?? 0, ETH_P_ALL);
+        socket.#receiving = true;
+        if (iface !== undefined && (options.promiscuous ?? true)) socket.#promiscuous(iface.index);
+        if (options.fanout !== undefined) socket.#joinFanout(options.fanout);
+      }
       return socket;
     } catch (error) {
       ring?.close();
       c.close(fd);
       throw error;
+    }
+  }
+
+  /**
+   * Filters what the socket hands out with `program`, compiled for this socket's `linkType`.
+   * The program runs in the kernel; on a socket capturing on every interface it is first moved
+   * onto the packet the kernel sees, without the SLL2 header, and a program that reads header
+   * bytes the kernel cannot provide runs in user space instead. No packet that was already
+   * taken in gets through unfiltered: before the socket receives (a filter given to `open`), it
+   * is simply attached; on a ring, frames already in it are filtered in user space; on a
+   * recvmsg socket a reject-all filter goes on first and the queue is read away, as
+   * {@linkcode attachSocketFilter} does (those packets are not counted as received).
+   *
+   * @throws {FilterError} For a program that fails verification.
+   * @throws {ErrnoError} When the kernel refuses it.
+   *
+   * @example Keep only TCP on lo (root, --allow-ffi)
+   * ```ts ignore
+   * import { PacketSocket } from "./packet_socket.ts";
+   * import { compileFilter } from "../filter/compile.ts";
+   * using socket = PacketSocket.open({ interface: "lo" });
+   * socket.setFilter(compileFilter("tcp", socket.linkType));
+   * ```
+   */
+  setFilter(program: BpfProgram): void {
+    verifyProgram(program);
+    this.filter = program;
+    const inKernel = kernelProgram(program, this.linkType, this.#cooked);
+    this.#userFilter = inKernel === undefined ? program : undefined;
+    if (inKernel === undefined) {
+      detachSocketFilter(this.fd);
+      this.#ring?.setUserFilter(program, undefined);
+      return;
+    }
+    if (!this.#receiving) {
+      attachSocketFilter(this.fd, inKernel, false);
+      return;
+    }
+    if (this.#ring !== undefined) {
+      attachSocketFilter(this.fd, inKernel, false);
+      // Frames the kernel put in the ring before now may have missed the filter.
+      const now = Date.now();
+      this.#ring.setUserFilter(program, {
+        seconds: Math.floor(now / 1000) + 1,
+        nanos: 0,
+      });
+      return;
+    }
+    const drained = attachSocketFilter(this.fd, inKernel, true);
+    if (drained > 0 && this.linkType !== LINKTYPE_IPV4) {
+      this.stats();
+      this.#stats.received = Math.max(0, this.#stats.received - drained);
     }
   }
 
@@ -330,11 +411,12 @@ export class PacketSocket {
     }
   }
 
-  #bind(ifindex: number): void {
+  /** Binds to interface `ifindex` (0: all) and EtherType `protocol` (0: none yet). */
+  #bind(ifindex: number, protocol: number): void {
     const address = new Uint8Array(SOCKADDR_LL.size);
     const view = new DataView(address.buffer);
     view.setUint16(SOCKADDR_LL.family, AF_PACKET, true);
-    view.setUint16(SOCKADDR_LL.protocol, htons(ETH_P_ALL), true);
+    view.setUint16(SOCKADDR_LL.protocol, htons(protocol), true);
     view.setInt32(SOCKADDR_LL.ifindex, ifindex, true);
     if (libc().bind(this.fd, address, address.length) < 0) {
       throw new ErrnoError("Cannot bind packet socket", "bind", lastErrno());
@@ -422,6 +504,19 @@ export class PacketSocket {
       }
       const captured = Math.min(result, this.snapLength);
       if (headroom > 0) writeSll2(this.#bufferView, used, name, 0, ifindex);
+      if (
+        this.#userFilter !== undefined &&
+        runFilterAt(
+            this.#userFilter,
+            this.#bufferView,
+            used,
+            headroom + captured,
+            headroom + result,
+          ) ===
+          0
+      ) {
+        continue;
+      }
       this.#readTimestamp();
       batch.push(used, headroom + captured, headroom + result, this.#seconds, this.#nanos, ifindex);
       used += (headroom + captured + RECV_ALIGNMENT - 1) & -RECV_ALIGNMENT;

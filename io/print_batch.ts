@@ -9,8 +9,11 @@ import type { RecordCursor } from "../parsers/capture_format.ts";
 import type { Printer } from "../format/printer.ts";
 import { decodeCursor } from "./read_capture.ts";
 
-/** Numbers kept per record: offset, captured, length, seconds, nanos, digits, link type, interface. */
-export const META_FIELDS = 8;
+/**
+ * Numbers kept per record: offset, captured, length, seconds, nanos, digits, link type,
+ * interface, frame number (a filter leaves gaps between frame numbers).
+ */
+export const META_FIELDS = 9;
 
 /** A packed batch of records. */
 export interface PrintBatch {
@@ -20,8 +23,6 @@ export interface PrintBatch {
   meta: Float64Array;
   /** Records in the batch. */
   count: number;
-  /** Frame number of the first record. */
-  first: number;
 }
 
 /**
@@ -34,7 +35,6 @@ export class BatchBuilder {
   #end = 0;
   #meta = new Float64Array(1024 * META_FIELDS);
   #count = 0;
-  #first = 0;
 
   /** Records gathered so far. */
   get count(): number {
@@ -49,7 +49,6 @@ export class BatchBuilder {
     if (this.#count === 0) {
       this.#source = cursor.bytes;
       this.#start = cursor.offset;
-      this.#first = number;
     } else if (cursor.bytes !== this.#source) {
       return false;
     }
@@ -68,6 +67,7 @@ export class BatchBuilder {
     meta[at + 5] = cursor.digits;
     meta[at + 6] = cursor.linkType;
     meta[at + 7] = cursor.interface;
+    meta[at + 8] = number;
     this.#end = cursor.offset + cursor.captured;
     this.#count++;
     return true;
@@ -81,7 +81,6 @@ export class BatchBuilder {
         : this.#source.slice(this.#start, this.#end),
       meta: this.#meta.slice(0, this.#count * META_FIELDS),
       count: this.#count,
-      first: this.#first,
     };
     this.#source = undefined;
     this.#count = 0;
@@ -133,6 +132,6 @@ export function printBatch(
     cursor.digits = meta[at + 5]!;
     cursor.linkType = meta[at + 6]!;
     cursor.interface = meta[at + 7]!;
-    writeLine(print(decodeCursor(cursor, batch.first + i), frame));
+    writeLine(print(decodeCursor(cursor, meta[at + 8]!), frame));
   }
 }

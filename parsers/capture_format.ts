@@ -352,6 +352,14 @@ export class CaptureParser {
     return this.#linkType;
   }
 
+  /**
+   * The byte order of the file (classic pcap), or of the current section (pcapng): true when
+   * little-endian. Until the magic is read, true.
+   */
+  get littleEndian(): boolean {
+    return this.#le;
+  }
+
   /** The classic pcap header's snap length, or the first pcapng interface's (0: no limit). */
   get snapLength(): number | undefined {
     return this.#snapLength;
