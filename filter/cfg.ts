@@ -447,19 +447,90 @@ function merge(root: Node): [Node, boolean] {
   return [replacement.get(root) ?? root, merged];
 }
 
+/** The nodes that jump to each node. */
+function predecessors(order: readonly Node[]): Map<Node, Node[]> {
+  const preds = new Map<Node, Node[]>(order.map((node) => [node, []]));
+  for (const node of order) {
+    if (node.isReturn) continue;
+    preds.get(node.jt!)!.push(node);
+    if (node.jf !== node.jt) preds.get(node.jf!)!.push(node);
+  }
+  return preds;
+}
+
+/**
+ * libpcap's or_pullup (`down` "jf") and and_pullup (`down` "jt"), run to their end in one go.
+ * A chain is a run of tests each reached only from the one before it through `down`, all sharing
+ * their other target (the tests of an `or`, or of an `and`). libpcap moves the tests of the value
+ * the chain's predecessors tested to its front, and then, at each point, the tests of the value
+ * just tested next: the tests end up grouped by value, in the order each value first appears.
+ * `port 80 or 443` then compares the source port with 80 and 443 before it loads the destination
+ * port, as libpcap's program does (which matters when the destination port was not captured).
+ * Regroups one chain; returns the root (which may have moved) and whether a test moved.
+ */
+function groupChains(root: Node, down: "jt" | "jf"): [Node, boolean] {
+  const across = down === "jf" ? "jt" : "jf";
+  const order = topologicalOrder(root);
+  const preds = predecessors(order);
+  const values = new Map<Node, string | undefined>();
+  const value = (node: Node) => {
+    if (!values.has(node)) values.set(node, node.isReturn ? undefined : predicateOf(node)?.a);
+    return values.get(node);
+  };
+  const isTest = (node: Node) => !node.isReturn && node.constant === undefined;
+  const follows = (node: Node, previous: Node) =>
+    isTest(node) && previous[down] === node && node[across] === previous[across] &&
+    preds.get(node)!.length === 1;
+  for (const head of order) {
+    if (!isTest(head)) continue;
+    const incoming = preds.get(head)!;
+    if (incoming.length === 1 && follows(head, incoming[0]!)) continue; // not a chain's start
+    const chain = [head];
+    for (let next = head[down]!; follows(next, chain[chain.length - 1]!); next = next[down]!) {
+      chain.push(next);
+    }
+    if (chain.length < 2) continue;
+    const before = incoming.length === 0 ? undefined : value(incoming[0]!);
+    const first = before !== undefined && incoming.every((pred) => value(pred) === before)
+      ? [before]
+      : [];
+    const keys = [...new Set([...first, ...chain.map(value)])];
+    const grouped = keys.flatMap((key) => chain.filter((node) => value(node) === key));
+    if (grouped.every((node, i) => node === chain[i])) continue;
+    const exit = chain[chain.length - 1]![down]!;
+    grouped.forEach((node, i) => node[down] = grouped[i + 1] ?? exit);
+    for (const pred of incoming) {
+      if (pred.jt === head) pred.jt = grouped[0];
+      if (pred.jf === head) pred.jf = grouped[0];
+    }
+    if (head === root) root = grouped[0]!;
+    // The predecessors just computed no longer hold: start again.
+    return [root, true];
+  }
+  return [root, false];
+}
+
+/** Simplification rounds at the most: libpcap's optimizer too can go round in circles. */
+const MAX_ROUNDS = 10_000;
+
 /**
  * Simplifies the graph from `root` until nothing changes: every branch is sent past the tests
  * whose outcome the tests before it decide, past constants and past tests whose branches meet;
- * then identical nodes are merged, and the whole repeated. Returns the new root (a return node
- * when the whole filter is decided).
+ * identical nodes are merged; tests of one value are pulled together; and the whole repeated.
+ * Returns the new root (a return node when the whole filter is decided).
  */
 export function simplify(root: Node): Node {
-  for (;;) {
+  for (let round = 0; round < MAX_ROUNDS; round++) {
     root = thread(root);
     const [merged, changed] = merge(root);
-    if (!changed) return merged;
     root = merged;
+    if (changed) continue;
+    const [orRoot, orMoved] = groupChains(root, "jf");
+    const [andRoot, andMoved] = groupChains(orRoot, "jt");
+    root = andRoot;
+    if (!orMoved && !andMoved) return root;
   }
+  return root;
 }
 
 /** Sends every branch past the tests the path to it decides, until nothing changes. */
@@ -488,20 +559,24 @@ function thread(root: Node): Node {
   }
 }
 
-/** `and #k; jeq #0` is `jset #k` with the branches swapped, as libpcap's optimizer writes it. */
-function useJset(nodes: readonly Node[]): void {
+/**
+ * libpcap's peephole rules for a test's last statement: `and #k; jeq #0` is `jset #k` with the
+ * branches swapped, and `sub #k; jeq #v` is `jeq #(v + k)`. Every test computes A afresh, so no
+ * later node needs the A these statements leave.
+ */
+function peephole(nodes: readonly Node[]): void {
   for (const node of nodes) {
     const last = node.stmts[node.stmts.length - 1];
-    if (
-      node.isReturn || last === undefined || node.code !== (BPF_JMP | BPF_JEQ | BPF_K) ||
-      node.k !== 0 || last.code !== (BPF_ALU | BPF_AND | BPF_K)
-    ) {
-      continue;
+    if (node.isReturn || last === undefined || node.code !== (BPF_JMP | BPF_JEQ | BPF_K)) continue;
+    if (last.code === (BPF_ALU | BPF_AND | BPF_K) && node.k === 0) {
+      node.stmts = node.stmts.slice(0, -1);
+      node.code = BPF_JMP | BPF_JSET | BPF_K;
+      node.k = last.k;
+      [node.jt, node.jf] = [node.jf, node.jt];
+    } else if (last.code === (BPF_ALU | BPF_SUB | BPF_K)) {
+      node.stmts = node.stmts.slice(0, -1);
+      node.k = (node.k + last.k) >>> 0;
     }
-    node.stmts = node.stmts.slice(0, -1);
-    node.code = BPF_JMP | BPF_JSET | BPF_K;
-    node.k = last.k;
-    [node.jt, node.jf] = [node.jf, node.jt];
   }
 }
 
@@ -511,6 +586,27 @@ function meetRegisters(a: Registers | undefined, b: Registers): Registers {
   const mem: (string | undefined)[] = [];
   for (let i = 0; i < length; i++) mem.push(a.mem[i] === b.mem[i] ? a.mem[i] : undefined);
   return { a: a.a === b.a ? a.a : undefined, x: a.x === b.x ? a.x : undefined, mem };
+}
+
+/**
+ * Drops each store no later statement of the node reads back. A test computes everything it
+ * uses, so scratch memory never carries a value from one node to another.
+ */
+function withoutDeadStores(stmts: readonly Stmt[]): Stmt[] {
+  const kept: Stmt[] = [];
+  const read = new Set<number>();
+  for (let i = stmts.length - 1; i >= 0; i--) {
+    const s = stmts[i]!;
+    const cls = s.code & BPF_CLASS_MASK;
+    if (cls === BPF_ST || cls === BPF_STX) {
+      if (!read.has(s.k)) continue;
+      read.delete(s.k);
+    } else if ((cls === BPF_LD || cls === BPF_LDX) && (s.code & BPF_MODE_MASK) === BPF_MEM) {
+      read.add(s.k);
+    }
+    kept.push(s);
+  }
+  return kept.reverse();
 }
 
 /** Drops each load that puts into a register what every path into the node left there. */
@@ -528,7 +624,7 @@ function dropRedundantLoads(order: readonly Node[]): void {
       if (!redundant) kept.push(s);
       r = next;
     }
-    node.stmts = kept;
+    node.stmts = withoutDeadStores(kept);
     for (const target of [node.jt!, node.jf!]) {
       entry.set(target, meetRegisters(entry.get(target), r));
     }
@@ -549,7 +645,7 @@ type Slot =
  */
 export function linearize(root: Node): BpfProgram {
   let order = topologicalOrder(root);
-  useJset(order);
+  peephole(order);
   dropRedundantLoads(order);
   // With their loads gone, tests on different paths may now be the same instructions.
   [root] = merge(root);
