@@ -342,13 +342,21 @@ export class Generator {
   /** The tests of an expression, generated left to right as bison reduces them. */
   generate(expr: Expr): Fragment {
     switch (expr.type) {
-      case "and": {
-        const left = this.generate(expr.left);
-        return and(left, this.generate(expr.right));
-      }
+      case "and":
       case "or": {
-        const left = this.generate(expr.left);
-        return or(left, this.generate(expr.right));
+        // A long chain of `and`/`or` is a deep tree: walk its left spine without recursion.
+        const spine: (Expr & { type: "and" | "or" })[] = [];
+        let left: Expr = expr;
+        while (left.type === "and" || left.type === "or") {
+          spine.push(left);
+          left = left.left;
+        }
+        let result = this.generate(left);
+        for (const node of spine.reverse()) {
+          const right = this.generate(node.right);
+          result = node.type === "and" ? and(result, right) : or(result, right);
+        }
+        return result;
       }
       case "not":
         return not(this.generate(expr.expr));

@@ -530,6 +530,20 @@ Deno.test("compileFilter() refuses each bad expression with its reason and colum
   }
 });
 
+Deno.test("compileFilter() refuses expressions nested too deep or too long, without crashing", () => {
+  assert.throws(
+    () => compileFilter("(".repeat(300) + "tcp" + ")".repeat(300), 1),
+    /nested more than 200 deep at column 200$/,
+  );
+  assert.throws(() => compileFilter("not ".repeat(500) + "tcp", 1), /nested more than 200 deep/);
+  assert.throws(() => compileFilter("-".repeat(500) + "1 = 1", 1), /nested more than 200 deep/);
+  const long = Array.from({ length: 8000 }, (_, i) => `ip[${i % 50}] = ${i % 256}`).join(" or ");
+  assert.throws(() => compileFilter(long, 1), /has 55999 tokens, more than the 50000/);
+  // A long chain that fits is compiled without running out of stack.
+  const chain = Array.from({ length: 3000 }, (_, i) => `ip[0] = ${i % 256}`).join(" or ");
+  assert.ok(compileFilter(chain, 1).length < 300);
+});
+
 Deno.test("compileFilter() counts lines and columns of an expression of several lines", () => {
   assert.throws(
     () => compileFilter("udp\n  and port", 1),
