@@ -43,6 +43,7 @@ import {
 import type { BpfProgram } from "../filter/bpf.ts";
 import { runFilterAt } from "../filter/interpret.ts";
 import { kernelProgram } from "../filter/kernel_program.ts";
+import { verifyProgram } from "../filter/verify.ts";
 import { EACCES, EAGAIN, EINTR, EPERM, ErrnoError, lastErrno } from "./errno.ts";
 import { interfaceIndex, listInterfaces, type NetworkInterface } from "./interfaces.ts";
 import { libc } from "./libc.ts";
@@ -289,6 +290,7 @@ export class PacketSocket {
    * ```
    */
   setFilter(program: BpfProgram): void {
+    verifyProgram(program);
     const inKernel = kernelProgram(program, this.linkType, this.#cooked);
     this.#userFilter = inKernel === undefined ? program : undefined;
     if (inKernel === undefined) {
