@@ -48,6 +48,7 @@ import {
 import type { BpfProgram } from "../filter/bpf.ts";
 import { runFilterAt } from "../filter/interpret.ts";
 import { kernelProgram } from "../filter/kernel_program.ts";
+import { verifyProgram } from "../filter/verify.ts";
 import { EACCES, EAGAIN, EINTR, EPERM, ErrnoError, lastErrno } from "./errno.ts";
 import { interfaceIndex, listInterfaces, type NetworkInterface } from "./interfaces.ts";
 import type { FrameBatch } from "./frame_batch.ts";
@@ -63,7 +64,6 @@ import {
   writeSll2,
 } from "./packet_ring.ts";
 import { attachSocketFilter, detachSocketFilter } from "./socket_filter.ts";
-import { verifyProgram } from "../filter/verify.ts";
 
 /** Largest snapshot length, as libpcap's MAXIMUM_SNAPLEN. */
 export const MAX_SNAP_LENGTH = 262144;

@@ -1,65 +1,35 @@
 /**
  * The filter compiler's control-flow graph: tests (statements, then a conditional jump), constants
- * and returns, joined as libpcap's gencode.c joins blocks (`gen_and`, `gen_or`, `gen_not`); then
- * simplified and laid out as a classic BPF program.
+ * and returns, joined as libpcap's gencode.c joins blocks (`gen_and`, `gen_or`, `gen_not`).
+ * simplify.ts simplifies it and layout.ts lays it out as a classic BPF program.
  *
  * Every test computes what it compares from scratch, so its statements and jump name a
- * predicate on the packet ("the half word at 12 equals 0x800") whatever path led to it. The
- * simplifier uses that: a test whose outcome follows from the tests on every path to it is
- * jumped over, a test whose branches meet is dropped, and at layout a load is left out when every
- * path into it has already put the same value in the register. These are the effects of
- * libpcap's optimizer that decide which programs reject everything and which loads run.
+ * predicate on the packet ("the half word at 12 equals 0x800") whatever path led to it.
  *
  * @module
  */
 
 import {
   BPF_ABS,
-  BPF_ADD,
   BPF_ALU,
-  BPF_AND,
   BPF_B,
   BPF_CLASS_MASK,
-  BPF_DIV,
-  BPF_H,
   BPF_IMM,
   BPF_IND,
-  BPF_JA,
   BPF_JEQ,
-  BPF_JGE,
-  BPF_JGT,
   BPF_JMP,
-  BPF_JSET,
   BPF_K,
   BPF_LD,
   BPF_LDX,
   BPF_LEN,
-  BPF_LSH,
   BPF_MEM,
   BPF_MISC,
-  BPF_MOD,
-  BPF_MODE_MASK,
   BPF_MSH,
-  BPF_MUL,
   BPF_NEG,
-  BPF_OP_MASK,
-  BPF_OR,
   BPF_RET,
-  BPF_RSH,
-  BPF_SIZE_MASK,
-  BPF_SRC_MASK,
   BPF_ST,
-  BPF_STX,
-  BPF_SUB,
   BPF_TAX,
-  BPF_TXA,
   BPF_X,
-  BPF_XOR,
-  type BpfInstruction,
-  type BpfProgram,
-  jump,
-  MAX_CONDITIONAL_JUMP,
-  stmt,
 } from "./bpf.ts";
 
 /** A statement: any instruction that neither jumps nor returns. */
@@ -195,178 +165,21 @@ export function not(a: Fragment): Fragment {
   return { head: a.head, t: a.f, f: a.t };
 }
 
-/** Registers as symbols: what A, X and each scratch word hold, or undefined if unknown. */
-interface Registers {
-  a: string | undefined;
-  x: string | undefined;
-  mem: (string | undefined)[];
-}
-
-const SIZE_NAMES: ReadonlyMap<number, string> = new Map([[0, "W"], [BPF_H, "H"], [BPF_B, "B"]]);
-const ALU_SYMBOLS: ReadonlyMap<number, string> = new Map([
-  [BPF_ADD, "+"],
-  [BPF_SUB, "-"],
-  [BPF_MUL, "*"],
-  [BPF_DIV, "/"],
-  [BPF_MOD, "%"],
-  [BPF_AND, "&"],
-  [BPF_OR, "|"],
-  [BPF_XOR, "^"],
-  [BPF_LSH, "<<"],
-  [BPF_RSH, ">>"],
-]);
-
-function unknownRegisters(): Registers {
-  return { a: undefined, x: undefined, mem: [] };
-}
-
-/** Runs one statement on symbols: the registers after it. */
-function step(s: Stmt, r: Registers): Registers {
-  const next: Registers = { a: r.a, x: r.x, mem: r.mem };
-  const cls = s.code & BPF_CLASS_MASK;
-  const mode = s.code & BPF_MODE_MASK;
-  const size = SIZE_NAMES.get(s.code & BPF_SIZE_MASK);
-  const value = (): string | undefined => {
-    switch (mode) {
-      case BPF_IMM:
-        return `#${s.k}`;
-      case BPF_ABS:
-        return `${size}[${s.k}]`;
-      case BPF_IND:
-        return r.x === undefined ? undefined : `${size}[${r.x}+${s.k}]`;
-      case BPF_MEM:
-        return r.mem[s.k];
-      case BPF_LEN:
-        return "len";
-      case BPF_MSH:
-        return `hdrlen[${s.k}]`;
-    }
-    return undefined;
-  };
-  switch (cls) {
-    case BPF_LD:
-      next.a = value();
-      break;
-    case BPF_LDX:
-      next.x = value();
-      break;
-    case BPF_ST:
-    case BPF_STX:
-      next.mem = [...r.mem];
-      next.mem[s.k] = cls === BPF_ST ? r.a : r.x;
-      break;
-    case BPF_ALU: {
-      const op = s.code & BPF_OP_MASK;
-      if (op === BPF_NEG) next.a = r.a === undefined ? undefined : `-(${r.a})`;
-      else {
-        const operand = (s.code & BPF_SRC_MASK) === BPF_X ? r.x : `#${s.k}`;
-        next.a = r.a === undefined || operand === undefined
-          ? undefined
-          : `(${r.a} ${ALU_SYMBOLS.get(op)} ${operand})`;
-      }
-      break;
-    }
-    case BPF_MISC:
-      if ((s.code & ~BPF_CLASS_MASK) === BPF_TAX) next.x = r.a;
-      else if ((s.code & ~BPF_CLASS_MASK) === BPF_TXA) next.a = r.x;
-      break;
-  }
-  return next;
-}
-
-function run(stmts: readonly Stmt[], r: Registers = unknownRegisters()): Registers {
-  for (const s of stmts) r = step(s, r);
-  return r;
-}
-
-/** What a test compares: A's symbol, the test, and the operand's symbol or constant. */
-interface Predicate {
-  readonly a: string;
-  readonly op: number;
-  /** The constant operand, when there is one. */
-  readonly k: number | undefined;
-  readonly key: string;
-}
-
-function predicateOf(node: Node): Predicate | undefined {
-  const r = run(node.stmts);
-  if (r.a === undefined) return undefined;
-  const op = node.code & BPF_OP_MASK;
-  let operand: string | undefined = `#${node.k}`;
-  if ((node.code & BPF_SRC_MASK) === BPF_X) operand = r.x;
-  if (operand === undefined) return undefined;
-  const k = operand.startsWith("#") ? Number(operand.slice(1)) : undefined;
-  return { a: r.a, op, k, key: `${r.a} ${op} ${operand}` };
-}
-
-function evaluate(op: number, a: number, k: number): boolean {
-  switch (op) {
-    case BPF_JEQ:
-      return a === k;
-    case BPF_JGT:
-      return a > k;
-    case BPF_JGE:
-      return a >= k;
-    default:
-      return (a & k) !== 0;
-  }
-}
-
-/** What is known to hold on every path to a point: predicate outcomes and equalities. */
-class Facts {
-  constructor(
-    readonly outcomes: ReadonlyMap<string, boolean> = new Map(),
-    /** Symbols known to equal a constant. */
-    readonly values: ReadonlyMap<string, number> = new Map(),
-    /** Symbols known to differ from constants. */
-    readonly excluded: ReadonlyMap<string, ReadonlySet<number>> = new Map(),
-  ) {}
-
-  with(p: Predicate, outcome: boolean): Facts {
-    const outcomes = new Map(this.outcomes).set(p.key, outcome);
-    let values = this.values;
-    let excluded = this.excluded;
-    if (p.op === BPF_JEQ && p.k !== undefined) {
-      if (outcome) values = new Map(values).set(p.a, p.k);
-      else excluded = new Map(excluded).set(p.a, new Set([...excluded.get(p.a) ?? [], p.k]));
-    }
-    return new Facts(outcomes, values, excluded);
-  }
-
-  /** The predicate's outcome if these facts decide it. */
-  decide(p: Predicate): boolean | undefined {
-    const known = this.outcomes.get(p.key);
-    if (known !== undefined) return known;
-    if (p.k === undefined) return undefined;
-    const value = p.a.startsWith("#") ? Number(p.a.slice(1)) : this.values.get(p.a);
-    if (value !== undefined) return evaluate(p.op, value, p.k);
-    if (p.op === BPF_JEQ && this.excluded.get(p.a)?.has(p.k)) return false;
-    return undefined;
-  }
-
-  /** What holds on both this path and `other`. */
-  meet(other: Facts): Facts {
-    const outcomes = new Map<string, boolean>();
-    for (const [key, value] of this.outcomes) {
-      if (other.outcomes.get(key) === value) outcomes.set(key, value);
-    }
-    const values = new Map<string, number>();
-    for (const [key, value] of this.values) {
-      if (other.values.get(key) === value) values.set(key, value);
-    }
-    const excluded = new Map<string, ReadonlySet<number>>();
-    for (const [key, set] of this.excluded) {
-      const theirs = other.excluded.get(key);
-      if (theirs === undefined) continue;
-      const both = new Set([...set].filter((k) => theirs.has(k)));
-      if (both.size > 0) excluded.set(key, both);
-    }
-    return new Facts(outcomes, values, excluded);
-  }
-}
-
-/** The nodes reachable from `root`, each after every node that jumps to it. */
-function topologicalOrder(root: Node): Node[] {
+/**
+ * The nodes reachable from `root`, each after every node that jumps to it: depth first, false
+ * branch first, so that each test's true branch follows it (the order layout.ts writes).
+ *
+ * @example A test, its true branch, then its false branch
+ * ```ts
+ * import { close, constant, returnNode, topologicalOrder } from "./cfg.ts";
+ * import assert from "node:assert/strict";
+ * const accept = returnNode(1);
+ * const reject = returnNode(0);
+ * const head = close(constant(true), accept, reject);
+ * assert.deepEqual(topologicalOrder(head), [head, accept, reject]);
+ * ```
+ */
+export function topologicalOrder(root: Node): Node[] {
   const post: Node[] = [];
   const seen = new Set<Node>();
   const visit = (node: Node) => {
@@ -394,209 +207,26 @@ function topologicalOrder(root: Node): Node[] {
   return post.reverse();
 }
 
-/** Where a branch really leads, given what is known on it. */
-function follow(target: Node, facts: Facts): Node {
-  for (;;) {
-    if (target.isReturn) return target;
-    if (target.constant !== undefined) {
-      target = target.constant ? target.jt! : target.jf!;
-      continue;
-    }
-    if (target.jt === target.jf) {
-      target = target.jt!;
-      continue;
-    }
-    const p = predicateOf(target);
-    const outcome = p === undefined ? undefined : facts.decide(p);
-    if (outcome === undefined) return target;
-    target = outcome ? target.jt! : target.jf!;
-  }
-}
-
 /**
- * Makes nodes that do the same thing and go to the same places one node (libpcap's
- * intern_blocks), leaves first. Returns the root's replacement and whether anything merged.
+ * The nodes that jump to each node of `order` (once each, even when both branches do).
+ *
+ * @example The returns of a test have it as their predecessor
+ * ```ts
+ * import { close, constant, predecessors, returnNode, topologicalOrder } from "./cfg.ts";
+ * import assert from "node:assert/strict";
+ * const accept = returnNode(1);
+ * const head = close(constant(true), accept, returnNode(0));
+ * assert.deepEqual(predecessors(topologicalOrder(head)).get(accept), [head]);
+ * ```
  */
-function merge(root: Node): [Node, boolean] {
-  const order = topologicalOrder(root).reverse();
-  const canonical = new Map<string, Node>();
-  const replacement = new Map<Node, Node>();
-  const ids = new Map<Node, number>();
-  let merged = false;
+export function predecessors(order: readonly Node[]): Map<Node, Node[]> {
+  const preds = new Map<Node, Node[]>(order.map((node) => [node, []]));
   for (const node of order) {
-    if (!node.isReturn) {
-      node.jt = replacement.get(node.jt!) ?? node.jt;
-      node.jf = replacement.get(node.jf!) ?? node.jf;
-    }
-    const shape = [
-      node.code,
-      node.k,
-      node.constant,
-      ...node.stmts.flatMap((s) => [s.code, s.k]),
-      node.isReturn ? "" : `${ids.get(node.jt!)}>${ids.get(node.jf!)}`,
-    ].join(",");
-    const existing = canonical.get(shape);
-    if (existing === undefined) {
-      canonical.set(shape, node);
-      ids.set(node, ids.size);
-    } else {
-      replacement.set(node, existing);
-      merged = true;
-    }
-  }
-  return [replacement.get(root) ?? root, merged];
-}
-
-/**
- * Simplifies the graph from `root` until nothing changes: every branch is sent past the tests
- * whose outcome the tests before it decide, past constants and past tests whose branches meet;
- * then identical nodes are merged, and the whole repeated. Returns the new root (a return node
- * when the whole filter is decided).
- */
-export function simplify(root: Node): Node {
-  for (;;) {
-    root = thread(root);
-    const [merged, changed] = merge(root);
-    if (!changed) return merged;
-    root = merged;
-  }
-}
-
-/** Sends every branch past the tests the path to it decides, until nothing changes. */
-function thread(root: Node): Node {
-  for (;;) {
-    root = follow(root, new Facts());
-    let changed = false;
-    const incoming = new Map<Node, Facts>();
-    for (const node of topologicalOrder(root)) {
-      if (node.isReturn) continue;
-      const facts = node === root ? new Facts() : incoming.get(node);
-      if (facts === undefined) continue; // no longer reached
-      const p = predicateOf(node);
-      for (const branch of ["jt", "jf"] as const) {
-        const onBranch = p === undefined ? facts : facts.with(p, branch === "jt");
-        const target = follow(node[branch]!, onBranch);
-        if (target !== node[branch]) {
-          node[branch] = target;
-          changed = true;
-        }
-        const before = incoming.get(target);
-        incoming.set(target, before === undefined ? onBranch : before.meet(onBranch));
-      }
-    }
-    if (!changed) return root;
-  }
-}
-
-/** `and #k; jeq #0` is `jset #k` with the branches swapped, as libpcap's optimizer writes it. */
-function useJset(nodes: readonly Node[]): void {
-  for (const node of nodes) {
-    const last = node.stmts[node.stmts.length - 1];
-    if (
-      node.isReturn || last === undefined || node.code !== (BPF_JMP | BPF_JEQ | BPF_K) ||
-      node.k !== 0 || last.code !== (BPF_ALU | BPF_AND | BPF_K)
-    ) {
-      continue;
-    }
-    node.stmts = node.stmts.slice(0, -1);
-    node.code = BPF_JMP | BPF_JSET | BPF_K;
-    node.k = last.k;
-    [node.jt, node.jf] = [node.jf, node.jt];
-  }
-}
-
-function meetRegisters(a: Registers | undefined, b: Registers): Registers {
-  if (a === undefined) return b;
-  const length = Math.max(a.mem.length, b.mem.length);
-  const mem: (string | undefined)[] = [];
-  for (let i = 0; i < length; i++) mem.push(a.mem[i] === b.mem[i] ? a.mem[i] : undefined);
-  return { a: a.a === b.a ? a.a : undefined, x: a.x === b.x ? a.x : undefined, mem };
-}
-
-/** Drops each load that puts into a register what every path into the node left there. */
-function dropRedundantLoads(order: readonly Node[]): void {
-  const entry = new Map<Node, Registers>([[order[0]!, unknownRegisters()]]);
-  for (const node of order) {
-    let r = entry.get(node) ?? unknownRegisters();
     if (node.isReturn) continue;
-    const kept: Stmt[] = [];
-    for (const s of node.stmts) {
-      const next = step(s, r);
-      const cls = s.code & BPF_CLASS_MASK;
-      const redundant = (cls === BPF_LD && next.a !== undefined && next.a === r.a) ||
-        (cls === BPF_LDX && next.x !== undefined && next.x === r.x);
-      if (!redundant) kept.push(s);
-      r = next;
-    }
-    node.stmts = kept;
-    for (const target of [node.jt!, node.jf!]) {
-      entry.set(target, meetRegisters(entry.get(target), r));
-    }
+    preds.get(node.jt!)!.push(node);
+    if (node.jf !== node.jt) preds.get(node.jf!)!.push(node);
   }
-}
-
-/** One instruction of the layout, with its jumps still to nodes or trampolines. */
-type Slot =
-  | { kind: "stmt"; insn: BpfInstruction }
-  | { kind: "return"; insn: BpfInstruction }
-  | { kind: "test"; node: Node; jt: Node | Slot; jf: Node | Slot }
-  | { kind: "ja"; target: Node };
-
-/**
- * Lays the simplified graph out as a program: tests in depth-first order with each true branch
- * right after its test, redundant loads left out, and an unconditional `ja` placed after a test
- * whose target is more than 255 instructions away.
- */
-export function linearize(root: Node): BpfProgram {
-  let order = topologicalOrder(root);
-  useJset(order);
-  dropRedundantLoads(order);
-  // With their loads gone, tests on different paths may now be the same instructions.
-  [root] = merge(root);
-  order = topologicalOrder(root);
-  const slots: Slot[] = [];
-  const first = new Map<Node, Slot>();
-  for (const node of order) {
-    const start = slots.length;
-    if (node.isReturn) slots.push({ kind: "return", insn: stmt(node.code, node.k) });
-    else {
-      for (const s of node.stmts) slots.push({ kind: "stmt", insn: stmt(s.code, s.k) });
-      slots.push({ kind: "test", node, jt: node.jt!, jf: node.jf! });
-    }
-    first.set(node, slots[start]!);
-  }
-  for (;;) {
-    const position = new Map<Slot, number>(slots.map((slot, i) => [slot, i]));
-    const at = (target: Node | Slot) =>
-      position.get(target instanceof Node ? first.get(target)! : target)!;
-    let widened = false;
-    for (let i = 0; i < slots.length && !widened; i++) {
-      const slot = slots[i]!;
-      if (slot.kind !== "test") continue;
-      for (const branch of ["jt", "jf"] as const) {
-        const target = slot[branch];
-        if (target instanceof Node && at(target) - i - 1 > MAX_CONDITIONAL_JUMP) {
-          const trampoline: Slot = { kind: "ja", target };
-          slots.splice(i + 1, 0, trampoline);
-          slot[branch] = trampoline;
-          widened = true;
-          break;
-        }
-      }
-    }
-    if (widened) continue;
-    return slots.map((slot, i): BpfInstruction => {
-      switch (slot.kind) {
-        case "stmt":
-        case "return":
-          return slot.insn;
-        case "ja":
-          return stmt(BPF_JMP | BPF_JA, at(slot.target) - i - 1);
-        case "test":
-          return jump(slot.node.code, slot.node.k, at(slot.jt) - i - 1, at(slot.jf) - i - 1);
-      }
-    });
-  }
+  return preds;
 }
 
 /** Statement constructors the code generator uses, named as libpcap's listing names them. */

@@ -144,6 +144,13 @@ const VLAN_ID_MASK = 0x0fff;
 const VLAN_TAG_LENGTH = 4;
 
 const ALL_ONES = 0xffffffff;
+/** The byte a short network number is shifted into (`net 10` is 10.0.0.0/8). */
+const TOP_BYTE = 0xff000000;
+const HEX_RADIX = 16;
+/** Where a MAC address's last four bytes start. */
+const MAC_WORD_OFFSET = 2;
+/** The 802.2 DSAP, right after an 802.3 frame's length field. */
+const LLC_DSAP_OFFSET = 2;
 const MAX_PORT = 65535;
 const IPV4_BITS = 32;
 const IPV6_BITS = 128;
@@ -276,9 +283,11 @@ interface Value {
   readonly checks: Fragment | undefined;
 }
 
+/** A 32-bit value with its bytes in the other order. */
 function byteSwap32(value: number): number {
-  return (((value & 0xff) << 24) | ((value & 0xff00) << 8) | ((value >>> 8) & 0xff00) |
-    (value >>> 24)) >>> 0;
+  const view = new DataView(new ArrayBuffer(BYTES_PER_WORD));
+  view.setUint32(0, value, true);
+  return view.getUint32(0, false);
 }
 
 function andMaybe(a: Fragment | undefined, b: Fragment | undefined): Fragment | undefined {
@@ -342,13 +351,21 @@ export class Generator {
   /** The tests of an expression, generated left to right as bison reduces them. */
   generate(expr: Expr): Fragment {
     switch (expr.type) {
-      case "and": {
-        const left = this.generate(expr.left);
-        return and(left, this.generate(expr.right));
-      }
+      case "and":
       case "or": {
-        const left = this.generate(expr.left);
-        return or(left, this.generate(expr.right));
+        // A long chain of `and`/`or` is a deep tree: walk its left spine without recursion.
+        const spine: (Expr & { type: "and" | "or" })[] = [];
+        let left: Expr = expr;
+        while (left.type === "and" || left.type === "or") {
+          spine.push(left);
+          left = left.left;
+        }
+        let result = this.generate(left);
+        for (const node of spine.reverse()) {
+          const right = this.generate(node.right);
+          result = node.type === "and" ? and(result, right) : or(result, right);
+        }
+        return result;
       }
       case "not":
         return not(this.generate(expr.expr));
@@ -406,7 +423,8 @@ export class Generator {
 
   #bcmp(base: OffsetBase, offset: number, bytes: Uint8Array): Fragment {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const word = this.#cmp(base, offset + 2, BPF_W, view.getUint32(2));
+    // A MAC address: its last four bytes as a word, then its first two as a half word.
+    const word = this.#cmp(base, offset + MAC_WORD_OFFSET, BPF_W, view.getUint32(MAC_WORD_OFFSET));
     return and(word, this.#cmp(base, offset, BPF_H, view.getUint16(0)));
   }
 
@@ -464,7 +482,7 @@ export class Generator {
     }
     if (proto <= ETHERMTU) {
       const length = not(this.#cmp("type", 0, BPF_H, ETHERMTU, BPF_JGT));
-      return and(length, this.#cmp("type", 2, BPF_B, proto));
+      return and(length, this.#cmp("type", LLC_DSAP_OFFSET, BPF_B, proto));
     }
     return this.#cmp("type", 0, BPF_H, proto);
   }
@@ -599,8 +617,8 @@ export class Generator {
         "payload",
         offset + i * BYTES_PER_WORD,
         BPF_W,
-        a.getUint32(i * 4),
-        m.getUint32(i * 4),
+        a.getUint32(i * BYTES_PER_WORD),
+        m.getUint32(i * BYTES_PER_WORD),
       );
     // In gencode.c's order: the last word first, each earlier one joined in front of it.
     let words = word(IPV6_WORDS - 1);
@@ -739,7 +757,7 @@ export class Generator {
     for (const part of parts) {
       const n = Number(part);
       if (!/^[0-9]+$/.test(part) || n > 0xff) this.#fail(`invalid IPv4 address "${text}"`, at);
-      value = value * 256 + n;
+      value = value * (1 << BITS_PER_BYTE) + n;
     }
     return { value: value >>> 0, bits: parts.length * BITS_PER_BYTE };
   }
@@ -755,7 +773,7 @@ export class Generator {
         let mask = ALL_ONES;
         if (!dotted && q.addr === "net") {
           // A short network number is promoted: net 10 is 10.0.0.0/8.
-          while (value !== 0 && (value & 0xff000000) === 0) {
+          while (value !== 0 && (value & TOP_BYTE) === 0) {
             value = (value << BITS_PER_BYTE) >>> 0;
             mask = (mask << BITS_PER_BYTE) >>> 0;
           }
@@ -841,7 +859,7 @@ export class Generator {
       const groups = text.includes(".")
         ? digits.match(/../g)!
         : text.split(/[:-]/).map((part) => part.padStart(2, "0"));
-      const mac = new Uint8Array(groups.map((group) => parseInt(group, 16)));
+      const mac = new Uint8Array(groups.map((group) => parseInt(group, HEX_RADIX)));
       if (mac.length !== ETHER_ADDRESS_LENGTH) this.#fail(`invalid MAC address "${text}"`, at);
       return this.#etherHost(mac, q.dir);
     }

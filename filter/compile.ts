@@ -6,7 +6,9 @@
  */
 
 import { BPF_K, BPF_MAXINSNS, BPF_RET, type BpfProgram, stmt } from "./bpf.ts";
-import { close, linearize, returnNode, simplify } from "./cfg.ts";
+import { close, returnNode } from "./cfg.ts";
+import { linearize } from "./layout.ts";
+import { simplify } from "./simplify.ts";
 import { canFilterLinkType, Generator, type GeneratorOptions } from "./codegen.ts";
 import { FilterError } from "./filter_error.ts";
 import { parseFilter } from "./parser.ts";

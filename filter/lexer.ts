@@ -294,6 +294,7 @@ const MAX_U32 = 0xffffffff;
 const HEX_RADIX = 16;
 const OCTAL_RADIX = 8;
 const IPV6_GROUPS = 8;
+const BYTES_PER_GROUP = 2;
 const IPV4_PARTS = 4;
 const IPV4_PART_MAX = 255;
 const IPV6_GROUP_MAX = 0xffff;
@@ -357,10 +358,9 @@ export function parseIpv6(text: string): Uint8Array | undefined {
   const missing = IPV6_GROUPS - head.length - tail.length;
   if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
   const all = [...head, ...new Array<number>(missing).fill(0), ...tail];
-  const bytes = new Uint8Array(IPV6_GROUPS * 2);
+  const bytes = new Uint8Array(IPV6_GROUPS * BYTES_PER_GROUP);
   all.forEach((group, i) => {
-    bytes[2 * i] = group >>> 8;
-    bytes[2 * i + 1] = group & 0xff;
+    new DataView(bytes.buffer).setUint16(i * BYTES_PER_GROUP, group);
   });
   return bytes;
 }

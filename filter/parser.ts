@@ -178,6 +178,11 @@ const ARITH_LEVELS: readonly (readonly ArithOp[])[] = [
 ];
 const ARITH_OPERATORS: ReadonlySet<string> = new Set([...ARITH_LEVELS.flat(), "^"]);
 
+/** Tokens an expression may have: far beyond any real filter, short of minutes of compiling. */
+const MAX_TOKENS = 50_000;
+/** How deep parentheses, `not`s and arithmetic may nest: far beyond any real filter. */
+const MAX_NESTING = 200;
+
 /** Data sizes a `proto[expr:size]` load may have. */
 const LOAD_SIZES: ReadonlySet<number> = new Set([1, 2, 4]);
 
@@ -200,7 +205,14 @@ function describe(token: Token): string {
  * ```
  */
 export function parseFilter(expression: string): Expr | undefined {
-  const parser = new Parser(tokenize(expression));
+  const tokens = tokenize(expression);
+  if (tokens.length > MAX_TOKENS) {
+    throw new FilterError(
+      PREFIX,
+      `the expression has ${tokens.length - 1} tokens, more than the ${MAX_TOKENS} snout compiles`,
+    );
+  }
+  const parser = new Parser(tokens);
   if (parser.peek().kind === "end") return undefined;
   const [tree] = parser.expression(UNDEFINED_QUALIFIERS);
   const rest = parser.peek();
@@ -217,6 +229,7 @@ class Parser {
   readonly #tokens: Token[];
   #at = 0;
   #speculating = 0;
+  #depth = 0;
 
   constructor(tokens: Token[]) {
     this.#tokens = tokens;
@@ -249,6 +262,26 @@ class Parser {
 
   /** expr: term, then `and`/`or` with a term or (implicit repetition) an id. */
   expression(context: Qualifiers): [Expr, Qualifiers] {
+    return this.#nested(() => this.#expression(context));
+  }
+
+  /** Runs `parse` one level deeper, refusing expressions nested beyond MAX_NESTING. */
+  #nested<T>(parse: () => T): T {
+    if (++this.#depth > MAX_NESTING) {
+      this.#depth = 0;
+      throw new FilterError(PREFIX, `the expression is nested more than ${MAX_NESTING} deep`, {
+        line: this.peek().line,
+        column: this.peek().column,
+      });
+    }
+    try {
+      return parse();
+    } finally {
+      this.#depth = Math.max(0, this.#depth - 1);
+    }
+  }
+
+  #expression(context: Qualifiers): [Expr, Qualifiers] {
     let [tree, q] = this.#term(context);
     while (this.#is("and") || this.#is("or")) {
       const type = this.#take().text as "and" | "or";
@@ -285,7 +318,7 @@ class Parser {
   #term(context: Qualifiers): [Expr, Qualifiers] {
     if (this.#is("not")) {
       this.#take();
-      const [expr, q] = this.#term(context);
+      const [expr, q] = this.#nested(() => this.#term(context));
       return [{ type: "not", expr }, q];
     }
     return this.#primitive(context);
@@ -419,6 +452,10 @@ class Parser {
 
   /** grammar.y's `id`: a value with the qualifiers `q`. */
   #id(q: Qualifiers): [Expr, Qualifiers] {
+    return this.#nested(() => this.#idAt(q));
+  }
+
+  #idAt(q: Qualifiers): [Expr, Qualifiers] {
     const token = this.peek();
     if (this.#is("not")) {
       this.#take();
@@ -518,14 +555,19 @@ class Parser {
 
   /** Arithmetic by precedence climbing, from ARITH_LEVELS[level] on. */
   #arith(level: number): Arith {
+    if (level === 0) return this.#nested(() => this.#arithFrom(0));
+    return this.#arithFrom(level);
+  }
+
+  #arithFrom(level: number): Arith {
     if (level >= ARITH_LEVELS.length) return this.#operand();
-    let left = this.#arith(level + 1);
+    let left = this.#arithFrom(level + 1);
     const ops = ARITH_LEVELS[level]!;
     for (;;) {
       const token = this.peek();
       if (token.kind !== "operator" || !ops.includes(token.text as ArithOp)) return left;
       this.#take();
-      const right = this.#arith(level + 1);
+      const right = this.#arithFrom(level + 1);
       left = { type: "binary", op: token.text as ArithOp, left, right, at: token };
     }
   }
@@ -538,7 +580,7 @@ class Parser {
   #operand(): Arith {
     if (this.#is("-")) {
       const at = this.#take();
-      return { type: "negate", operand: this.#operand(), at };
+      return { type: "negate", operand: this.#nested(() => this.#operand()), at };
     }
     const primary = this.#primary();
     if (!this.#is("^")) return primary;

@@ -2,7 +2,9 @@
  * snout's filters against tcpdump's: for every capture in tests/testdata and in ../shared/captures
  * (when that folder sits beside the project) and every expression below, the frames snout's
  * compiler and interpreter accept are exactly the frames `tcpdump -r FILE -w OUT EXPR` keeps, and
- * an expression tcpdump refuses for a link type snout refuses too.
+ * an expression tcpdump refuses for a link type snout refuses too. Each frame is also checked cut
+ * short at the lengths where headers end, where the order of a filter's loads decides what it
+ * keeps.
  *
  * tcpdump numbers the packets it prints, not their place in the file, so the test learns which
  * frames it kept from the file it writes. To run few tcpdump processes, the captures of one link
@@ -138,6 +140,8 @@ if (!HAVE_TCPDUMP) console.log("filter_agreement_test.ts: tcpdump is not install
 const CONCURRENCY = 4;
 /** The snapshot length of the merged files: libpcap's largest. */
 const SNAP_LENGTH = 262144;
+/** Captured lengths the frames are cut to, around the ends of link, IP and transport headers. */
+const CUT_LENGTHS = [4, 14, 18, 20, 24, 30, 34, 38, 40, 44, 48, 54, 56, 58, 60, 64, 70];
 const PCAP_MAGIC = 0xa1b2c3d4;
 const PCAP_VERSION_MAJOR = 2;
 const PCAP_VERSION_MINOR = 4;
@@ -191,6 +195,22 @@ async function loadGroups(): Promise<Group[]> {
       }
       group.frames.push({ source: `${file.split("/").pop()}#${index}`, record });
     }
+  }
+  // Every frame again, cut short at the lengths where headers end, the way a small snapshot
+  // length cuts packets: a load past the captured bytes rejects the packet, so the order in
+  // which a filter loads decides what it keeps, and it must be libpcap's.
+  for (const group of groups.values()) {
+    const cut: Frame[] = [];
+    for (const { source, record } of group.frames) {
+      for (const length of CUT_LENGTHS) {
+        if (length >= record.data.length) break;
+        cut.push({
+          source: `${source} cut to ${length}`,
+          record: { ...record, data: record.data.slice(0, length) },
+        });
+      }
+    }
+    group.frames.push(...cut);
   }
   const loopback = groups.get(String(LINKTYPE_NULL));
   if (loopback !== undefined) {
@@ -353,7 +373,8 @@ Deno.test({
     }
     console.log(
       `filter agreement: ${EXPRESSIONS.length} expressions x ${groups.length} link-type groups ` +
-        `(${frames} frames of ${captureFiles().length} captures): ${comparisons} comparisons`,
+        `(${frames} frames, whole and cut short, of ${captureFiles().length} captures): ` +
+        `${comparisons} comparisons`,
     );
     assert.deepEqual(differences, []);
   },

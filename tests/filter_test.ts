@@ -375,6 +375,9 @@ const SAME_AS_LIBPCAP: [string, number][] = [
   ["ip", 1],
   ["tcp", 1],
   ["host 10.0.0.1", 1],
+  ["host 10.0.0.1 or 10.0.0.2", 1],
+  ["port 80 or 443 or 8080", 1],
+  ["ip[9] - 1 = 0", 1],
   ["vlan 100 and ip", 1],
   ["icmp6[0] == 128", 1],
   ["tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn", 1],
@@ -525,6 +528,20 @@ Deno.test("compileFilter() refuses each bad expression with its reason and colum
       },
     );
   }
+});
+
+Deno.test("compileFilter() refuses expressions nested too deep or too long, without crashing", () => {
+  assert.throws(
+    () => compileFilter("(".repeat(300) + "tcp" + ")".repeat(300), 1),
+    /nested more than 200 deep at column 200$/,
+  );
+  assert.throws(() => compileFilter("not ".repeat(500) + "tcp", 1), /nested more than 200 deep/);
+  assert.throws(() => compileFilter("-".repeat(500) + "1 = 1", 1), /nested more than 200 deep/);
+  const long = Array.from({ length: 8000 }, (_, i) => `ip[${i % 50}] = ${i % 256}`).join(" or ");
+  assert.throws(() => compileFilter(long, 1), /has 55999 tokens, more than the 50000/);
+  // A long chain that fits is compiled without running out of stack.
+  const chain = Array.from({ length: 3000 }, (_, i) => `ip[0] = ${i % 256}`).join(" or ");
+  assert.ok(compileFilter(chain, 1).length < 300);
 });
 
 Deno.test("compileFilter() counts lines and columns of an expression of several lines", () => {
