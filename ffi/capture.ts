@@ -302,16 +302,35 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
    * bytes.
    */
   decodeFrame(batch: FrameBatch, i: number, number: number = ++this.#number): PacketRecord {
+    const frame = this.#frame(
+      number,
+      batch.seconds[i]!,
+      batch.nanos[i]!,
+      batch.lengths[i]!,
+      batch.captured[i]!,
+      batch.interfaces[i]!,
+    );
+    return decodeAt(batch.view, batch.offsets[i]!, frame);
+  }
+
+  /** The frame facts of a packet of this capture. */
+  #frame(
+    number: number,
+    seconds: number,
+    nanos: number,
+    length: number,
+    captured: number,
+    ifindex: number,
+  ): Frame {
     const frame: Frame = {
       number,
-      time: formatTime(batch.seconds[i]!, batch.nanos[i]!, NANO_DIGITS),
-      length: batch.lengths[i]!,
-      captured: batch.captured[i]!,
+      time: formatTime(seconds, nanos, NANO_DIGITS),
+      length,
+      captured,
       linkType: this.linkType,
     };
-    const ifindex = batch.interfaces[i]!;
     if (ifindex !== 0) frame.interface = ifindex;
-    return decodeAt(batch.view, batch.offsets[i]!, frame);
+    return frame;
   }
 
   /**
@@ -325,9 +344,13 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
    * ```
    */
   async *batches(): AsyncGenerator<CapturedPacket[]> {
-    for await (const raw of this.rawBatches()) {
-      const batch: CapturedPacket[] = new Array(raw.length);
-      for (let i = 0; i < raw.length; i++) batch[i] = this.decode(raw[i]!);
+    for await (const frames of this.frames()) {
+      const batch: CapturedPacket[] = new Array(frames.count);
+      for (let i = 0; i < frames.count; i++) {
+        const packet = this.decodeFrame(frames, i) as CapturedPacket;
+        packet.data = frames.copy(i);
+        batch[i] = packet;
+      }
       yield batch;
     }
   }
@@ -335,19 +358,16 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
   /** Decodes one raw packet as the next frame of this capture. */
   decode(raw: RawPacket): CapturedPacket {
     const data = raw.data;
-    const frame: Frame = {
-      number: ++this.#number,
-      time: formatTime(raw.seconds, raw.nanos, NANO_DIGITS),
-      length: raw.length,
-      captured: data.length,
-      linkType: this.linkType,
-    };
-    if (raw.interface !== 0) frame.interface = raw.interface;
-    const packet = decodeAt(
-      new DataView(data.buffer, data.byteOffset, data.byteLength),
-      0,
-      frame,
-    ) as CapturedPacket;
+    const frame = this.#frame(
+      ++this.#number,
+      raw.seconds,
+      raw.nanos,
+      raw.length,
+      data.length,
+      raw.interface,
+    );
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const packet = decodeAt(view, 0, frame) as CapturedPacket;
     packet.data = data;
     return packet;
   }
