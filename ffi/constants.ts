@@ -324,12 +324,6 @@ export const TPACKET3_HDR = {
   address: 48,
 } as const;
 
-/**
- * struct tpacket_stats_v3 (12 bytes), PACKET_STATISTICS on a TPACKET_V3 socket:
- * `tp_packets` at 0, `tp_drops` at 4, `tp_freeze_q_cnt` (times the ring was full) at 8.
- */
-export const TPACKET_STATS_V3 = { size: 12, packets: 0, drops: 4, freezes: 8 } as const;
-
 // ---------------------------------------------------------------------------------------------
 // Sending (send_socket.ts): raw IPv4 and IPv6 sockets with the header included, and AF_PACKET.
 
