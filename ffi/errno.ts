@@ -146,3 +146,32 @@ export function check(result: number, action: string, syscall: string): number {
   if (result < 0) throw new ErrnoError(action, syscall, lastErrno());
   return result;
 }
+
+/**
+ * Explains a socket() failure: EPERM and EACCES become `SetupError` with what fixes a missing
+ * privilege; anything else an {@linkcode ErrnoError}.
+ *
+ * @example A capture socket refused for want of privileges
+ * ```ts
+ * import { EPERM, socketOpenError } from "./errno.ts";
+ * import assert from "node:assert/strict";
+ * const error = socketOpenError(EPERM, "packet socket", "capturing", Error);
+ * assert.match(error.message, /^Cannot open packet socket: EPERM .*capturing needs root/);
+ * ```
+ */
+export function socketOpenError(
+  errno: number,
+  socket: string,
+  activity: string,
+  SetupError: new (message: string, options?: ErrorOptions) => Error,
+): Error {
+  const error = new ErrnoError(`Cannot open ${socket}`, "socket", errno);
+  if (errno === EPERM || errno === EACCES) {
+    return new SetupError(
+      `${error.message}: ${activity} needs root or CAP_NET_RAW; run it with sudo, or give a ` +
+        "dedicated copy of deno the capability (setcap cap_net_raw+ep ./deno)",
+      { cause: error },
+    );
+  }
+  return error;
+}

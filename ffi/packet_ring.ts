@@ -31,6 +31,7 @@ import { runFilterAt } from "../filter/interpret.ts";
 import type { FrameBatch } from "./frame_batch.ts";
 import type { PcapRecordBatch } from "./pcap_records.ts";
 import { libc } from "./libc.ts";
+import { setAddress } from "./pointer.ts";
 import { setSocketInt } from "./sockopt.ts";
 
 /** Ring size when none is asked for: room for about 200,000 small frames. */
@@ -58,7 +59,6 @@ const TPID_8021Q = 0x8100;
 const SLL2_ADDRESS_LENGTH = 8;
 /** Length of a classic pcap record header. */
 const PCAP_RECORD_LENGTH = 16;
-const TWO_TO_32 = 2 ** 32;
 
 /** The shape of a ring: what PACKET_RX_RING is asked for. */
 export interface RingGeometry {
@@ -403,8 +403,7 @@ export class PacketRing {
       const at = records.count * IOVEC.size;
       const address = base + record;
       const bytes = PCAP_RECORD_LENGTH + this.#captured;
-      iov.setUint32(at + IOVEC.base, address % TWO_TO_32, true);
-      iov.setUint32(at + IOVEC.base + 4, Math.floor(address / TWO_TO_32), true);
+      setAddress(iov, at + IOVEC.base, address);
       iov.setUint32(at + IOVEC.len, bytes, true);
       iov.setUint32(at + IOVEC.len + 4, 0, true);
       records.count++;

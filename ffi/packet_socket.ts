@@ -49,11 +49,12 @@ import type { BpfProgram } from "../filter/bpf.ts";
 import { runFilterAt } from "../filter/interpret.ts";
 import { kernelProgram } from "../filter/kernel_program.ts";
 import { verifyProgram } from "../filter/verify.ts";
-import { EACCES, EAGAIN, EINTR, EPERM, ErrnoError, lastErrno } from "./errno.ts";
+import { EAGAIN, EINTR, ErrnoError, lastErrno, socketOpenError } from "./errno.ts";
 import { interfaceIndex, listInterfaces, type NetworkInterface } from "./interfaces.ts";
 import type { FrameBatch } from "./frame_batch.ts";
 import type { PcapRecordBatch } from "./pcap_records.ts";
 import { libc } from "./libc.ts";
+import { bufferAddress, setAddress } from "./pointer.ts";
 import { setSocketInt } from "./sockopt.ts";
 import {
   DEFAULT_BLOCK_TIMEOUT_MS,
@@ -80,7 +81,6 @@ const BITS_PER_BYTE = 8;
 const RECV_BATCH_BYTES = 1024 * 1024;
 /** Frames in the recv path's buffer start at multiples of this. */
 const RECV_ALIGNMENT = 8;
-const TWO_TO_32 = 2 ** 32;
 /** Largest fanout group id. */
 export const MAX_FANOUT_GROUP = 0xffff;
 
@@ -134,10 +134,6 @@ function htons(value: number): number {
   return ((value & 0xff) << BITS_PER_BYTE) | (value >> BITS_PER_BYTE);
 }
 
-function pointerValue(buffer: Uint8Array): bigint {
-  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
-}
-
 function knownInterfaces(): string {
   try {
     return listInterfaces().map((i) => i.name).join(", ");
@@ -148,15 +144,7 @@ function knownInterfaces(): string {
 
 /** Explains a socket() failure, with what fixes a missing privilege. */
 function socketError(errno: number): Error {
-  const error = new ErrnoError("Cannot open packet socket", "socket", errno);
-  if (errno === EPERM || errno === EACCES) {
-    return new CaptureSetupError(
-      `${error.message}: capturing needs root or CAP_NET_RAW; run it with sudo, or give a ` +
-        "dedicated copy of deno the capability (setcap cap_net_raw+ep ./deno)",
-      { cause: error },
-    );
-  }
-  return error;
+  return socketOpenError(errno, "packet socket", "capturing", CaptureSetupError);
 }
 
 /**
@@ -227,13 +215,13 @@ export class PacketSocket {
       ring === undefined ? Math.max(RECV_BATCH_BYTES, 2 * packetRoom) : 0,
     );
     this.#bufferView = new DataView(this.#buffer.buffer);
-    this.#bufferAddress = Number(pointerValue(this.#buffer));
+    this.#bufferAddress = Number(bufferAddress(this.#buffer));
     this.#iovView.setBigUint64(IOVEC.len, BigInt(snapLength), true);
     const msg = this.#msgView;
-    msg.setBigUint64(MSGHDR.name, pointerValue(this.#name), true);
-    msg.setBigUint64(MSGHDR.iov, pointerValue(this.#iov), true);
+    msg.setBigUint64(MSGHDR.name, bufferAddress(this.#name), true);
+    msg.setBigUint64(MSGHDR.iov, bufferAddress(this.#iov), true);
     msg.setBigUint64(MSGHDR.iovlen, 1n, true);
-    msg.setBigUint64(MSGHDR.control, pointerValue(this.#control), true);
+    msg.setBigUint64(MSGHDR.control, bufferAddress(this.#control), true);
   }
 
   /**
@@ -483,8 +471,7 @@ export class PacketSocket {
     let used = 0;
     while (batch.count < max && used + room <= buffer.length) {
       const address = this.#bufferAddress + used + headroom;
-      iov.setUint32(IOVEC.base, address % TWO_TO_32, true);
-      iov.setUint32(IOVEC.base + 4, Math.floor(address / TWO_TO_32), true);
+      setAddress(iov, IOVEC.base, address);
       msgView.setUint32(MSGHDR.namelen, SOCKADDR_LL.size, true);
       msgView.setUint32(MSGHDR.controllen, CONTROL_LENGTH, true);
       msgView.setUint32(MSGHDR.controllen + 4, 0, true);

@@ -9,13 +9,13 @@ import { pcapFileHeader } from "../parsers/pcap_write.ts";
 import { IOVEC } from "./constants.ts";
 import { EINTR, ErrnoError, lastErrno } from "./errno.ts";
 import { libc } from "./libc.ts";
+import { getAddress, setAddress } from "./pointer.ts";
 
 /** Most iovecs one writev takes (IOV_MAX on Linux). */
 export const IOV_MAX = 1024;
 /** Permissions of a file `creat` makes, before the umask: as tcpdump's. */
 const FILE_MODE = 0o644;
 const STDOUT_FD = 1;
-const TWO_TO_32 = 2 ** 32;
 
 /**
  * Up to {@linkcode IOV_MAX} pcap records, each a struct iovec pointing at a record header and
@@ -111,10 +111,7 @@ export class PcapFdWriter {
         const at = first * IOVEC.size;
         const length = view.getUint32(at + IOVEC.len, true);
         if (done < length) {
-          const base = view.getUint32(at + IOVEC.base, true) +
-            view.getUint32(at + IOVEC.base + 4, true) * TWO_TO_32 + done;
-          view.setUint32(at + IOVEC.base, base % TWO_TO_32, true);
-          view.setUint32(at + IOVEC.base + 4, Math.floor(base / TWO_TO_32), true);
+          setAddress(view, at + IOVEC.base, getAddress(view, at + IOVEC.base) + done);
           view.setUint32(at + IOVEC.len, length - done, true);
           break;
         }

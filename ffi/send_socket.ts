@@ -43,7 +43,7 @@ import {
   SOL_IP,
   SOL_SOCKET,
 } from "./constants.ts";
-import { EACCES, EMSGSIZE, EPERM, ErrnoError, lastErrno } from "./errno.ts";
+import { EMSGSIZE, ErrnoError, lastErrno, socketOpenError } from "./errno.ts";
 import { interfaceIndex, listInterfaces, type NetworkInterface } from "./interfaces.ts";
 import { libc, LibcUnavailableError } from "./libc.ts";
 
@@ -85,15 +85,7 @@ const INT_LENGTH = 4;
 
 /** Explains a socket() failure, with what fixes a missing privilege. */
 function socketError(errno: number): Error {
-  const error = new ErrnoError("Cannot open raw socket", "socket", errno);
-  if (errno === EPERM || errno === EACCES) {
-    return new SendSetupError(
-      `${error.message}: sending needs root or CAP_NET_RAW; run it with sudo, or give a ` +
-        "dedicated copy of deno the capability (setcap cap_net_raw+ep ./deno)",
-      { cause: error },
-    );
-  }
-  return error;
+  return socketOpenError(errno, "raw socket", "sending", SendSetupError);
 }
 
 /** libc, or an error that says sending (not capturing) needs --allow-ffi. */

@@ -20,6 +20,7 @@ import {
 } from "./constants.ts";
 import { EAGAIN, EINTR, ENOENT, ErrnoError, lastErrno } from "./errno.ts";
 import { libc } from "./libc.ts";
+import { bufferAddress } from "./pointer.ts";
 
 /** A program that rejects every packet: `ret #0`. */
 const REJECT_ALL: BpfProgram = [{ code: BPF_RET | BPF_K, jt: 0, jf: 0, k: 0 }];
@@ -44,8 +45,7 @@ function filterMemory(program: BpfProgram): FilterMemory {
   const fprog = new Uint8Array(SOCK_FPROG.size);
   const fprogView = new DataView(fprog.buffer);
   fprogView.setUint16(SOCK_FPROG.len, program.length, true);
-  const address = Deno.UnsafePointer.value(Deno.UnsafePointer.of(instructions));
-  fprogView.setBigUint64(SOCK_FPROG.filter, BigInt(address), true);
+  fprogView.setBigUint64(SOCK_FPROG.filter, bufferAddress(instructions), true);
   return { fprog, instructions };
 }
 
