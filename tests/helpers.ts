@@ -79,3 +79,27 @@ export function assertSnoutError(stderr: string, pattern: RegExp): void {
   assert.match(lines[0]!, pattern);
   assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/);
 }
+
+/**
+ * Whether user nobody can run this Deno and read cli.ts: not where the Deno lives under /root, or
+ * the checkout is in a folder only root may enter (as `mktemp -d` makes). Tests that run snout as
+ * nobody skip with a message then.
+ */
+export function nobodyCanRunCli(): boolean {
+  if (!haveProgram("setpriv")) return false;
+  const check = new Deno.Command("setpriv", {
+    args: [
+      "--reuid=nobody",
+      "--regid=nogroup",
+      "--clear-groups",
+      "sh",
+      "-c",
+      'test -x "$0" && test -r "$1"',
+      Deno.execPath(),
+      `${ROOT}cli.ts`,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).outputSync();
+  return check.success;
+}

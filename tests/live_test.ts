@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { capture, type CaptureOptions } from "../ffi/capture.ts";
 import { readRecords } from "../io/read_records.ts";
-import { haveProgram, ROOT, run } from "./helpers.ts";
+import { haveProgram, nobodyCanRunCli, ROOT, run } from "./helpers.ts";
 import {
   leftoverNamespaces,
   type Namespace,
@@ -992,26 +992,7 @@ Deno.test("cli.ts live capture without --allow-ffi fails in one line naming --al
   }
 });
 
-/** Whether nobody can run this Deno and read cli.ts (a CI Deno under /root may be out of reach). */
-function nobodyCanRunCli(): boolean {
-  if (NEEDS_ROOT || !haveProgram("setpriv")) return false;
-  const check = new Deno.Command("setpriv", {
-    args: [
-      "--reuid=nobody",
-      "--regid=nogroup",
-      "--clear-groups",
-      "sh",
-      "-c",
-      'test -x "$0" && test -r "$1"',
-      DENO,
-      CLI,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).outputSync();
-  return check.success;
-}
-const NOBODY_CAN_RUN = nobodyCanRunCli();
+const NOBODY_CAN_RUN = !NEEDS_ROOT && nobodyCanRunCli();
 if (!NEEDS_ROOT && !NOBODY_CAN_RUN) {
   console.log("live_test.ts: user nobody cannot run this deno or read cli.ts: that test skipped");
 }
