@@ -698,6 +698,29 @@ Deno.test("formatTime() prints times before the epoch with the sign in front", (
   assert.equal(formatTime(-1, 750000000, 3), "-0.250");
 });
 
+Deno.test("formatTime() gives the same text whatever time it formatted before", () => {
+  // formatTime keeps the last "seconds." it wrote: calls that change the second, the number of
+  // places, or the sign in between must not leave anything of the previous call behind.
+  const cases: [number, number, number, string][] = [
+    [1700000000, 163000, 6, "1700000000.000163"],
+    [1700000000, 999999999, 6, "1700000000.999999"],
+    [1700000001, 5, 9, "1700000001.000000005"],
+    [9, 100000000, 1, "9.1"],
+    [10, 100000000, 1, "10.1"],
+    [1700000001, 5000, 6, "1700000001.000005"],
+    [-2, 500000000, 6, "-1.500000"],
+    [1700000001, 0, 3, "1700000001.000"],
+    [4294967295, 999999999, 9, "4294967295.999999999"],
+    [0, 1, 9, "0.000000001"],
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const [seconds, nanos, digits, text] of cases) {
+      assert.equal(formatTime(seconds, nanos, digits), text);
+    }
+    cases.reverse();
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // readRecordBatches.
 
