@@ -684,21 +684,23 @@ const LIBRARY_SCRIPT = `
 import { capture } from "${new URL("../ffi/capture.ts", import.meta.url).href}";
 const [mode, iface] = Deno.args;
 
-/** Open file descriptors and AF_PACKET sockets, asked of the kernel (/proc/self needs --allow-all). */
+/** Open file descriptors (Unix sockets aside) and AF_PACKET sockets, asked of the kernel (/proc/self needs --allow-all). */
 const { fcntl, getsockopt } = Deno.dlopen("libc.so.6", {
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
 }).symbols;
-const F_GETFD = 1, SOL_SOCKET = 1, SO_DOMAIN = 39, AF_PACKET = 17, MAX_FD = 4096;
+const F_GETFD = 1, SOL_SOCKET = 1, SO_DOMAIN = 39, AF_UNIX = 1, AF_PACKET = 17, MAX_FD = 4096;
 function handles() {
   const value = new Int32Array(1);
   const length = new Uint32Array(1);
   let open = 0, packetSockets = 0;
   for (let fd = 0; fd < MAX_FD; fd++) {
     if (fcntl(fd, F_GETFD, 0) < 0) continue;
-    open++;
     length[0] = 4;
     const domain = getsockopt(fd, SOL_SOCKET, SO_DOMAIN, new Uint8Array(value.buffer), new Uint8Array(length.buffer));
+    // Deno's runtime opens a Unix socket pair of its own now and then; snout never opens one.
+    if (domain === 0 && value[0] === AF_UNIX) continue;
+    open++;
     if (domain === 0 && value[0] === AF_PACKET) packetSockets++;
   }
   return { open, packetSockets };
