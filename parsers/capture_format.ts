@@ -902,16 +902,16 @@ export function formatTime(seconds: number, nanos: number, digits: number): stri
   }
   if (places === 0) return sign + whole;
   const scaled = Math.floor(fraction / pow10(NANO_DIGITS - places));
-  if (sign !== "") return [sign, whole, ".", String(scaled + pow10(places)).slice(1)].join("");
   // Packets come many to a second: the characters of "seconds." are kept from the last call and
   // only the fraction's digits are written. fromCharCode gives one flat string, where a chain of
   // + would leave a rope that JSON.stringify and the output encoder walk again for every packet.
   const codes = timeCodes;
-  if (whole !== timeSeconds || places !== timePlaces) {
-    const prefix = whole + ".";
+  if (whole !== timeSeconds || sign !== timeSign || places !== timePlaces) {
+    const prefix = sign + whole + ".";
     codes.length = prefix.length + places;
     for (let i = 0; i < prefix.length; i++) codes[i] = prefix.charCodeAt(i);
     timeSeconds = whole;
+    timeSign = sign;
     timePlaces = places;
   }
   let rest = scaled;
@@ -923,9 +923,10 @@ export function formatTime(seconds: number, nanos: number, digits: number): stri
   return String.fromCharCode.apply(null, codes);
 }
 
-/** formatTime's last "seconds." as character codes, followed by the fraction's digits. */
+/** formatTime's last sign and "seconds." as character codes, followed by the fraction's digits. */
 const timeCodes: number[] = [];
 let timeSeconds = -1;
+let timeSign = "";
 let timePlaces = -1;
 const DECIMAL_BASE = 10;
 const DIGIT_ZERO = 0x30;
