@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { FrameBatch } from "../ffi/frame_batch.ts";
 import { ringGeometry } from "../ffi/packet_ring.ts";
+import { getAddress, setAddress } from "../ffi/pointer.ts";
 
 const PAGE = 4096;
 const KIB = 1024;
@@ -57,4 +58,22 @@ Deno.test("FrameBatch grows past its first capacity and keeps every frame's fact
   assert.deepEqual([...copy], [2999 & 0xff], "a copy does not follow the buffer");
   batch.reset(bytes);
   assert.equal(batch.count, 0);
+});
+
+Deno.test("setAddress() stores user-space addresses as two little-endian words, exactly", () => {
+  const view = new DataView(new ArrayBuffer(8));
+  const cases: [number, number, number][] = [
+    [0, 0, 0],
+    [0xffff_ffff, 0xffff_ffff, 0],
+    [2 ** 32, 0, 1],
+    [2 ** 32 + 16, 16, 1],
+    [0x7fff_ffff_f000 + 0xfff, 0xffff_ffff, 0x7fff],
+    [0x7f12_3456_7890, 0x3456_7890, 0x7f12],
+  ];
+  for (const [address, low, high] of cases) {
+    setAddress(view, 0, address);
+    assert.equal(view.getUint32(0, true), low, `low word of ${address.toString(16)}`);
+    assert.equal(view.getUint32(4, true), high, `high word of ${address.toString(16)}`);
+    assert.equal(getAddress(view, 0), address);
+  }
 });
