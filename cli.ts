@@ -293,6 +293,12 @@ function source(path: string): string | ReadableStream<Uint8Array> {
   return path === "-" ? Deno.stdin.readable : path;
 }
 
+/** Writes a print worker's text, then hands its buffer back. */
+function writePrinted(out: OutputWriter, pool: PrintPool, text: Uint8Array): void {
+  out.writeBytes(text);
+  pool.recycle(text);
+}
+
 async function readOffline(options: CliOptions, path: string): Promise<number> {
   const printing = printOptions(options);
   const print = printing === undefined ? undefined : makePrinter(printing);
@@ -360,10 +366,10 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
       }
       if (pool === undefined) continue;
       if (batch.count > 0) printed.push(pool.print(batch.take()));
-      while (printed.length > MAX_IN_FLIGHT) out.writeBytes(await printed.shift()!);
+      while (printed.length > MAX_IN_FLIGHT) writePrinted(out, pool, await printed.shift()!);
     }
     if (pool !== undefined && batch.count > 0) printed.push(pool.print(batch.take()));
-    for (const text of printed) out.writeBytes(await text);
+    for (const text of printed) writePrinted(out, pool!, await text);
     // A file without records still has a link type the filter must compile for, as in tcpdump.
     if (filter !== undefined && kept === 0 && last?.linkType !== undefined) {
       filter.programFor(last.linkType, last.littleEndian);

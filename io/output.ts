@@ -30,6 +30,8 @@ const PENDING_FRACTION = 64;
 const DRAIN_FRACTION = 2;
 /** A sink that accepts nothing this many times in a row is treated as broken. */
 const MAX_EMPTY_WRITES = 16;
+/** A ByteCollector's first buffer; it doubles as needed. */
+const INITIAL_COLLECTOR_BYTES = 1 << 22;
 
 /**
  * Thrown by {@linkcode OutputWriter} when the reader has gone (EPIPE, as when `snout ... | head`
@@ -246,7 +248,7 @@ export class OutputWriter {
  */
 export class ByteCollector implements SyncWriter {
   /** The buffer; its first `used` bytes are the output. */
-  bytes: Uint8Array = new Uint8Array(1 << 22);
+  bytes: Uint8Array = new Uint8Array(INITIAL_COLLECTOR_BYTES);
   /** Bytes collected so far. */
   used = 0;
 
@@ -260,6 +262,27 @@ export class ByteCollector implements SyncWriter {
     this.bytes.set(chunk, this.used);
     this.used += chunk.length;
     return chunk.length;
+  }
+
+  /**
+   * Starts empty, collecting into `buffer` (a buffer given away before, now free again) or,
+   * without one, into a new buffer when the current one has been given away.
+   */
+  reuse(buffer?: Uint8Array): void {
+    if (buffer !== undefined) this.bytes = buffer;
+    else if (this.bytes.byteLength === 0) this.bytes = new Uint8Array(INITIAL_COLLECTOR_BYTES);
+    this.used = 0;
+  }
+
+  /**
+   * What was collected, as a view of the collector's own buffer, with no copy: for a transfer.
+   * The collector must be given a buffer (`reuse`) before it collects again.
+   */
+  giveAway(): Uint8Array {
+    const bytes = this.bytes.subarray(0, this.used);
+    this.bytes = new Uint8Array(0);
+    this.used = 0;
+    return bytes;
   }
 
   /** A copy of what was collected; the collector starts empty again. */

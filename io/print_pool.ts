@@ -26,6 +26,8 @@ export class PrintPool {
   readonly #workers: Worker[] = [];
   readonly #load: number[] = [];
   readonly #waiting = new Map<number, Waiting>();
+  /** Which worker each answer's buffer came from, to hand it back there. */
+  readonly #owners = new WeakMap<ArrayBufferLike, number>();
   #id = 0;
 
   /**
@@ -54,7 +56,10 @@ export class PrintPool {
     }
   }
 
-  /** Prints a batch on the least loaded worker; resolves to its text, UTF-8 encoded. */
+  /**
+   * Prints a batch on the least loaded worker; resolves to its text, UTF-8 encoded. Hand the
+   * text to {@linkcode PrintPool.recycle} once written, so its memory serves a later batch.
+   */
   print(batch: PrintBatch): Promise<Uint8Array> {
     const id = this.#id++;
     let chosen = 0;
@@ -78,7 +83,19 @@ export class PrintPool {
     this.#waiting.delete(response.id);
     this.#load[waiting.worker]! -= waiting.records;
     if ("error" in response) waiting.reject(new Error(response.error));
-    else waiting.resolve(response.output);
+    else {
+      this.#owners.set(response.output.buffer, waiting.worker);
+      waiting.resolve(response.output);
+    }
+  }
+
+  /** Hands the buffer of a printed batch's text back to its worker, for reuse. */
+  recycle(output: Uint8Array): void {
+    const buffer = output.buffer as ArrayBuffer;
+    const worker = this.#workers[this.#owners.get(buffer) ?? -1];
+    if (worker === undefined) return;
+    this.#owners.delete(buffer);
+    worker.postMessage({ spare: buffer } satisfies PrintRequest, [buffer]);
   }
 
   #failAll(error: Error): void {

@@ -9,9 +9,15 @@ import { makePrinter, type Printer, type PrintOptions } from "../format/printer.
 import { ByteCollector, OutputWriter } from "./output.ts";
 import { type PrintBatch, printBatch } from "./print_batch.ts";
 
-/** A message to a print worker: the options once, then batches. */
-export type PrintRequest = { options: PrintOptions } | { id: number; batch: PrintBatch };
-/** A print worker's answer to a batch. */
+/**
+ * A message to a print worker: the options once, then batches, and buffers of its earlier
+ * answers handed back for reuse once written.
+ */
+export type PrintRequest =
+  | { options: PrintOptions }
+  | { id: number; batch: PrintBatch }
+  | { spare: ArrayBuffer };
+/** A print worker's answer to a batch: its text, at the start of a buffer the worker gives away. */
 export type PrintResponse = { id: number; output: Uint8Array } | { id: number; error: string };
 
 interface WorkerScope {
@@ -25,6 +31,8 @@ const collector = new ByteCollector();
 const out = new OutputWriter(collector, { bufferSize: 256 * 1024 });
 const writeLine = (line: string) => out.writeLine(line);
 let printer: Printer | undefined;
+/** Buffers handed back: text goes into these before new memory is asked for. */
+const spares: Uint8Array[] = [];
 
 scope.onmessage = (event) => {
   const request = event.data;
@@ -32,11 +40,15 @@ scope.onmessage = (event) => {
     printer = makePrinter(request.options);
     return;
   }
+  if ("spare" in request) {
+    spares.push(new Uint8Array(request.spare));
+    return;
+  }
   try {
-    collector.used = 0;
+    collector.reuse(spares.pop());
     printBatch(request.batch, printer!, writeLine);
     out.flush();
-    const output = collector.take();
+    const output = collector.giveAway();
     scope.postMessage({ id: request.id, output }, [output.buffer as ArrayBuffer]);
   } catch (error) {
     scope.postMessage({
