@@ -22,8 +22,6 @@ import { type FormatOptions, hexNumber, paint, safeText, type Style, uint32Text 
 import { TCP_OPTION_EOL, tcpOptionText } from "./tcp_option.ts";
 
 const UDP_HEADER_LENGTH = 8;
-/** Unsigned 32-bit wrap for sequence arithmetic. */
-const UINT32_RANGE = 0x1_0000_0000;
 /** Digits of an EtherType in hex. */
 const ETHERTYPE_DIGITS = 4;
 /** Digits of an SPI in hex. */
@@ -250,7 +248,8 @@ function tcpText(tcp: TcpLayer, color: boolean): string {
   const payload = tcp.payloadLength;
   let text = style(color, "flags", TCP_FLAGS_TEXT[flags & TCP_NAMED_FLAGS]!);
   if (payload > 0) {
-    text += ", seq " + uint32Text(tcp.seq) + ":" + uint32Text((tcp.seq + payload) % UINT32_RANGE);
+    // `>>> 0` wraps the end at 2^32 as `%` would, without a remainder of doubles (an fmod call).
+    text += ", seq " + uint32Text(tcp.seq) + ":" + uint32Text((tcp.seq + payload) >>> 0);
   } else if (flags & (TCP_SYN | TCP_FIN | TCP_RST)) {
     text += ", seq " + uint32Text(tcp.seq);
   }
