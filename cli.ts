@@ -8,7 +8,7 @@
 
 import { parseArgs } from "node:util";
 import denoConfig from "./deno.json" with { type: "json" };
-import { makePrinter, type PrintOptions } from "./format/printer.ts";
+import { decodeOptions, makePrinter, type PrintOptions } from "./format/printer.ts";
 import { OutputClosedError, OutputWriter } from "./io/output.ts";
 import { PcapWriter } from "./io/pcap_writer.ts";
 import { BatchBuilder } from "./io/print_batch.ts";
@@ -302,6 +302,7 @@ function writePrinted(out: OutputWriter, pool: PrintPool, text: Uint8Array): voi
 async function readOffline(options: CliOptions, path: string): Promise<number> {
   const printing = printOptions(options);
   const print = printing === undefined ? undefined : makePrinter(printing);
+  const decoding = printing === undefined ? undefined : decodeOptions(printing);
   const workers = printWorkers(path, printing !== undefined);
   const pool = workers > 0 ? new PrintPool(workers, printing!) : undefined;
   const batch = new BatchBuilder();
@@ -356,8 +357,9 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
               `Cannot decode frame ${number}: link type ${cursor.linkType} is not supported`,
             );
           }
-          if (pool === undefined) out.writeLine(print(decodeCursor(cursor, number), frame));
-          else if (!batch.add(cursor, number)) {
+          if (pool === undefined) {
+            out.writeLine(print(decodeCursor(cursor, number, decoding), frame));
+          } else if (!batch.add(cursor, number)) {
             printed.push(pool.print(batch.take()));
             batch.add(cursor, number);
           }
@@ -518,6 +520,7 @@ async function captureLive(options: CliOptions): Promise<number> {
   if (options.workers > 1) return await captureWithWorkers(options);
   const printing = printOptions(options);
   const print = printing === undefined ? undefined : makePrinter(printing);
+  const decoding = printing === undefined ? undefined : decodeOptions(printing);
   const live = capture({
     ...socketOptions(options),
     ...(options.count === undefined ? {} : { count: options.count }),
@@ -555,7 +558,9 @@ async function captureLive(options: CliOptions): Promise<number> {
           if (flushing !== undefined) await flushing;
         }
         if (print !== undefined) {
-          out.writeLine(print(live.decodeFrame(batch, i), () => batch.data(i)));
+          out.writeLine(
+            print(live.decodeFrame(batch, i, undefined, decoding), () => batch.data(i)),
+          );
         }
       }
       out.flush(); // live output shows at once, a wake-up's worth at a time

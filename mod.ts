@@ -23,6 +23,7 @@ export * from "./parsers/types.ts";
 export {
   decodeAt,
   decodeFrame,
+  type DecodeOptions,
   decodePacket,
   type FrameDecode,
   linkHeaderLength,

@@ -6,7 +6,7 @@
  */
 
 import { formatTime } from "../parsers/capture_format.ts";
-import { decodeAt } from "../parsers/decode.ts";
+import { decodeAt, type DecodeOptions } from "../parsers/decode.ts";
 import type { CapturedPacket, Frame, PacketRecord } from "../parsers/types.ts";
 import type { BpfProgram } from "../filter/bpf.ts";
 import { compileFilter } from "../filter/compile.ts";
@@ -299,9 +299,14 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
   /**
    * Decodes frame `i` of a batch from {@linkcode LiveCapture.frames} in place, as the next
    * frame of this capture (or as frame `number`). The record holds no reference to the batch's
-   * bytes.
+   * bytes. `options` may leave checksums unverified.
    */
-  decodeFrame(batch: FrameBatch, i: number, number: number = ++this.#number): PacketRecord {
+  decodeFrame(
+    batch: FrameBatch,
+    i: number,
+    number: number = ++this.#number,
+    options?: DecodeOptions,
+  ): PacketRecord {
     const frame = this.#frame(
       number,
       batch.seconds[i]!,
@@ -310,7 +315,7 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
       batch.captured[i]!,
       batch.interfaces[i]!,
     );
-    return decodeAt(batch.view, batch.offsets[i]!, frame);
+    return decodeAt(batch.view, batch.offsets[i]!, frame, options);
   }
 
   /** The frame facts of a packet of this capture. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { linkHeaderLength } from "../parsers/decode.ts";
+import { type DecodeOptions, linkHeaderLength } from "../parsers/decode.ts";
 import type { PacketRecord } from "../parsers/types.ts";
 import { formatHex } from "./hex.ts";
 import { formatSummary } from "./summary.ts";
@@ -26,6 +26,21 @@ export interface PrintOptions {
  * it is called only for hex dumps.
  */
 export type Printer = (pkt: PacketRecord, frame: () => Uint8Array) => string;
+
+/**
+ * How to decode packets for a printer: summaries (with or without `-x`) print no checksum, so
+ * their packets need none verified; `-v` and `--json` print `checksumValid`.
+ *
+ * @example Summaries skip the checksums
+ * ```ts
+ * import { decodeOptions } from "./printer.ts";
+ * console.assert(decodeOptions({ mode: "summary", hex: 0, color: false }).checksums === false);
+ * console.assert(decodeOptions({ mode: "json", hex: 0, color: false }).checksums === true);
+ * ```
+ */
+export function decodeOptions(options: PrintOptions): DecodeOptions {
+  return { checksums: options.mode !== "summary" };
+}
 
 /**
  * The JSON line of a record made by snout's decoders. Unlike `formatJson`, it does not check

@@ -8,7 +8,7 @@
  */
 
 import { capture, type LiveCapture } from "../ffi/capture.ts";
-import { makePrinter } from "../format/printer.ts";
+import { decodeOptions, makePrinter } from "../format/printer.ts";
 import { PCAP_RECORD_HEADER_LENGTH, writePcapRecordHeader } from "../parsers/pcap_write.ts";
 import { ByteCollector, OutputWriter } from "./output.ts";
 import {
@@ -37,6 +37,7 @@ function describe(error: unknown): string {
 async function run(live: LiveCapture, setup: CaptureWorkerSetup): Promise<void> {
   const counters = new CaptureCounters(setup.counters);
   const print = setup.print === undefined ? undefined : makePrinter(setup.print);
+  const decoding = setup.print === undefined ? undefined : decodeOptions(setup.print);
   const collector = new ByteCollector();
   const out = new OutputWriter(collector, { bufferSize: 256 * 1024 });
   const records = new ByteCollector();
@@ -51,7 +52,7 @@ async function run(live: LiveCapture, setup: CaptureWorkerSetup): Promise<void> 
     }
     for (let i = 0; i < taken; i++) {
       if (print !== undefined) {
-        out.writeLine(print(live.decodeFrame(batch, i, first + i), () => batch.data(i)));
+        out.writeLine(print(live.decodeFrame(batch, i, first + i, decoding), () => batch.data(i)));
       }
       if (setup.write) {
         const captured = batch.captured[i]!;

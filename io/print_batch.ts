@@ -7,6 +7,7 @@
 
 import type { RecordCursor } from "../parsers/capture_format.ts";
 import type { Printer } from "../format/printer.ts";
+import type { DecodeOptions } from "../parsers/decode.ts";
 import { decodeCursor } from "./read_capture.ts";
 
 /**
@@ -89,8 +90,8 @@ export class BatchBuilder {
 }
 
 /**
- * Decodes and prints every record of a batch to `out`: one line (or block) per record, each
- * ending in a newline.
+ * Decodes (with `options`) and prints every record of a batch to `out`: one line (or block) per
+ * record, each ending in a newline.
  *
  * @example Print an empty batch
  * ```ts
@@ -106,6 +107,7 @@ export function printBatch(
   batch: PrintBatch,
   print: Printer,
   writeLine: (line: string) => void,
+  options?: DecodeOptions,
 ): void {
   const bytes = batch.bytes;
   const meta = batch.meta;
@@ -132,6 +134,6 @@ export function printBatch(
     cursor.digits = meta[at + 5]!;
     cursor.linkType = meta[at + 6]!;
     cursor.interface = meta[at + 7]!;
-    writeLine(print(decodeCursor(cursor, meta[at + 8]!), frame));
+    writeLine(print(decodeCursor(cursor, meta[at + 8]!, options), frame));
   }
 }

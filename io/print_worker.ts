@@ -5,7 +5,8 @@
  * @module
  */
 
-import { makePrinter, type Printer, type PrintOptions } from "../format/printer.ts";
+import { decodeOptions, makePrinter, type Printer, type PrintOptions } from "../format/printer.ts";
+import type { DecodeOptions } from "../parsers/decode.ts";
 import { ByteCollector, OutputWriter } from "./output.ts";
 import { type PrintBatch, printBatch } from "./print_batch.ts";
 
@@ -31,6 +32,7 @@ const collector = new ByteCollector();
 const out = new OutputWriter(collector, { bufferSize: 256 * 1024 });
 const writeLine = (line: string) => out.writeLine(line);
 let printer: Printer | undefined;
+let decoding: DecodeOptions | undefined;
 /** Buffers handed back: text goes into these before new memory is asked for. */
 const spares: Uint8Array[] = [];
 
@@ -38,6 +40,7 @@ scope.onmessage = (event) => {
   const request = event.data;
   if ("options" in request) {
     printer = makePrinter(request.options);
+    decoding = decodeOptions(request.options);
     return;
   }
   if ("spare" in request) {
@@ -46,7 +49,7 @@ scope.onmessage = (event) => {
   }
   try {
     collector.reuse(spares.pop());
-    printBatch(request.batch, printer!, writeLine);
+    printBatch(request.batch, printer!, writeLine, decoding);
     out.flush();
     const output = collector.giveAway();
     scope.postMessage({ id: request.id, output }, [output.buffer as ArrayBuffer]);

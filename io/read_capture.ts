@@ -6,7 +6,7 @@
  */
 
 import { type CaptureRecord, formatTime, type RecordCursor } from "../parsers/capture_format.ts";
-import { decodeAt } from "../parsers/decode.ts";
+import { decodeAt, type DecodeOptions } from "../parsers/decode.ts";
 import type { CapturedPacket, Frame, PacketRecord } from "../parsers/types.ts";
 import { feedParser } from "./read_records.ts";
 import type { BpfProgram } from "../filter/bpf.ts";
@@ -60,7 +60,8 @@ export function decodeRecord(record: CaptureRecord, number: number): CapturedPac
 
 /**
  * Decodes the record a parser's cursor points at as frame `number`, in place: no copy of its
- * bytes and no DataView of its own. The record carries no `data`.
+ * bytes and no DataView of its own. The record carries no `data`. `options` may leave checksums
+ * unverified.
  *
  * @example Decode every record of a parser
  * ```ts
@@ -75,7 +76,11 @@ export function decodeRecord(record: CaptureRecord, number: number): CapturedPac
  * while (parser.advance()) console.assert(decodeCursor(parser.cursor, ++number).truncated);
  * ```
  */
-export function decodeCursor(cursor: RecordCursor, number: number): PacketRecord {
+export function decodeCursor(
+  cursor: RecordCursor,
+  number: number,
+  options?: DecodeOptions,
+): PacketRecord {
   const frame: Frame = {
     number,
     time: formatTime(cursor.seconds, cursor.nanos, cursor.digits),
@@ -84,7 +89,7 @@ export function decodeCursor(cursor: RecordCursor, number: number): PacketRecord
     linkType: cursor.linkType,
   };
   if (cursor.interface >= 0) frame.interface = cursor.interface;
-  return decodeAt(cursor.view, cursor.offset, frame);
+  return decodeAt(cursor.view, cursor.offset, frame, options);
 }
 
 /**

@@ -61,6 +61,16 @@ const IPPROTO_IPV6 = 41;
 /** The limit of a quoted packet's layers: their own lengths, not the frame's, bound them. */
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
+/** How to decode a frame. */
+export interface DecodeOptions {
+  /**
+   * Verify the IPv4, TCP, UDP, ICMP and ICMPv6 checksums (default true). With false, every
+   * `checksumValid` is `null` and no byte is summed: for callers that never read it, such as
+   * one-line summaries, which tcpdump prints without checksums too.
+   */
+  checksums?: boolean;
+}
+
 /** The outcome of walking one frame's layers. */
 export interface FrameDecode {
   layers: Layer[];
@@ -74,6 +84,8 @@ interface Walk extends FrameDecode {
   start: number;
   quoted: boolean;
   ip6: Ipv6Walk;
+  /** Whether checksums are verified. */
+  checksums: boolean;
 }
 
 /** Reused between frames: the IPv6 walk holds no per-packet data once a frame is decoded. */
@@ -119,7 +131,7 @@ function etherPayload(w: Walk, etherType: number, offset: number, end: number, l
 }
 
 function ipv4(w: Walk, offset: number, end: number, limit: number): void {
-  const ip = decodeIpv4(w.view, offset, end);
+  const ip = decodeIpv4(w.view, offset, end, w.checksums);
   if (ip.type === "error") {
     if (ip.partial !== undefined) w.layers.push(ip.partial);
     return fail(w, ip);
@@ -144,11 +156,9 @@ function ipv4(w: Walk, offset: number, end: number, limit: number): void {
   }
   if (ipLimit > end || offset + ip.totalLength > limit) cut(w);
   if (headerEnd > end || ip.fragmentOffset > 0) return;
-  const addressSum = onesComplementSum(
-    w.view,
-    offset + IPV4_OFFSET_SRC,
-    offset + IPV4_OFFSET_DST + 4,
-  );
+  const addressSum = w.checksums
+    ? onesComplementSum(w.view, offset + IPV4_OFFSET_SRC, offset + IPV4_OFFSET_DST + 4)
+    : 0;
   transport(
     w,
     ip.protocol,
@@ -172,9 +182,10 @@ function ipv6(w: Walk, offset: number, end: number, limit: number): void {
   if (walk.error !== undefined) return fail(w, walk.error);
   if (walk.truncated) return cut(w);
   if (walk.laterFragment || walk.upperProtocol < 0) return;
-  const addressSum =
-    onesComplementSum(w.view, offset + IPV6_OFFSET_SRC, offset + IPV6_OFFSET_SRC + 16) +
-    onesComplementSum(w.view, walk.finalDstOffset, walk.finalDstOffset + 16);
+  const addressSum = w.checksums
+    ? onesComplementSum(w.view, offset + IPV6_OFFSET_SRC, offset + IPV6_OFFSET_SRC + 16) +
+      onesComplementSum(w.view, walk.finalDstOffset, walk.finalDstOffset + 16)
+    : 0;
   let fragment = false;
   for (const extension of ip.extensions) fragment ||= extension.type === "fragment";
   transport(
@@ -218,7 +229,7 @@ function transport(
   switch (protocol) {
     case IPPROTO_TCP: {
       if (tooShort(w, "tcp", offset, limit, TCP_MIN_HEADER_LENGTH)) return;
-      const tcp = decodeTcp(view, offset, end, limit, addressSum);
+      const tcp = decodeTcp(view, offset, end, limit, addressSum, w.checksums);
       if (tcp.type === "error") {
         if (tcp.partial !== undefined) w.layers.push(tcp.partial);
         return fail(w, tcp);
@@ -241,7 +252,7 @@ function transport(
     }
     case IPPROTO_UDP: {
       if (tooShort(w, "udp", offset, limit, UDP_HEADER_LENGTH)) return;
-      const udp = decodeUdp(view, offset, end, limit, addressSum, overIpv6);
+      const udp = decodeUdp(view, offset, end, limit, addressSum, overIpv6, w.checksums);
       if ("partial" in udp) return pushPartial(w, udp);
       w.layers.push(udp);
       if (udp.length < UDP_HEADER_LENGTH) {
@@ -262,7 +273,7 @@ function transport(
     }
     case IPPROTO_ICMP: {
       if (tooShort(w, "icmp", offset, limit, ICMP_MIN_LENGTH)) return;
-      const icmp = decodeIcmp(view, offset, end, limit);
+      const icmp = decodeIcmp(view, offset, end, limit, w.checksums);
       if ("partial" in icmp) return pushPartial(w, icmp);
       w.layers.push(icmp);
       if (!w.quoted && icmpQuotesPacket(icmp.messageType) && end > offset + ICMP_HEADER_LENGTH) {
@@ -274,7 +285,7 @@ function transport(
     }
     case IPPROTO_ICMPV6: {
       if (tooShort(w, "icmpv6", offset, limit, ICMP_MIN_LENGTH)) return;
-      const icmp = decodeIcmpv6(view, offset, end, limit, addressSum);
+      const icmp = decodeIcmpv6(view, offset, end, limit, addressSum, w.checksums);
       if ("partial" in icmp) return pushPartial(w, icmp);
       w.layers.push(icmp);
       if (!w.quoted && icmpv6QuotesPacket(icmp.messageType) && end > offset + ICMP_HEADER_LENGTH) {
@@ -315,7 +326,8 @@ function rawIp(w: Walk, offset: number, end: number, limit: number, expected: nu
 
 /**
  * Walks the layers of one frame held in `view` at `[start, start + captured)`, of `length` bytes
- * on the wire. A DataView over a whole buffer of frames serves every frame in it.
+ * on the wire. A DataView over a whole buffer of frames serves every frame in it. `options` may
+ * leave checksums unverified.
  *
  * @example Decode a raw IPv4 header with nothing after it
  * ```ts
@@ -332,6 +344,7 @@ export function decodeFrame(
   captured: number,
   length: number,
   linkType: number,
+  options?: DecodeOptions,
 ): FrameDecode {
   const w: Walk = {
     layers: [],
@@ -341,6 +354,7 @@ export function decodeFrame(
     start,
     quoted: false,
     ip6: sharedIpv6Walk,
+    checksums: options?.checksums ?? true,
   };
   const end = start + captured;
   const limit = start + Math.max(length, captured);
@@ -409,7 +423,7 @@ export function decodeFrame(
 /**
  * Decodes one frame's bytes into the record `--json` prints. `frame` supplies what the bytes
  * cannot: number, time, length on the wire (default: the captured length) and interface.
- * No input makes it throw.
+ * `options` may leave checksums unverified. No input makes it throw.
  *
  * @example Decode an Ethernet frame carrying ARP
  * ```ts
@@ -425,6 +439,7 @@ export function decodePacket(
   data: Uint8Array,
   linkType: number,
   frame?: Partial<Omit<Frame, "captured" | "linkType">>,
+  options?: DecodeOptions,
 ): PacketRecord {
   const info: Frame = {
     number: frame?.number ?? 1,
@@ -434,13 +449,14 @@ export function decodePacket(
     linkType,
   };
   if (frame?.interface !== undefined) info.interface = frame.interface;
-  return decodeAt(new DataView(data.buffer, data.byteOffset, data.byteLength), 0, info);
+  return decodeAt(new DataView(data.buffer, data.byteOffset, data.byteLength), 0, info, options);
 }
 
 /**
  * Decodes the frame at `start` in `view` into the record `--json` prints, with `frame` as its
- * frame facts (their `captured`, `length` and `linkType` say what to decode). The one place a
- * {@link PacketRecord} is put together, for files, cursors and live capture alike.
+ * frame facts (their `captured`, `length` and `linkType` say what to decode); `options` may leave
+ * checksums unverified. The one place a {@link PacketRecord} is put together, for files, cursors
+ * and live capture alike.
  *
  * @example Decode the second of two frames in one buffer
  * ```ts
@@ -450,8 +466,13 @@ export function decodePacket(
  * console.assert(pkt.layers[0]?.type === "ethernet");
  * ```
  */
-export function decodeAt(view: DataView, start: number, frame: Frame): PacketRecord {
-  const decoded = decodeFrame(view, start, frame.captured, frame.length, frame.linkType);
+export function decodeAt(
+  view: DataView,
+  start: number,
+  frame: Frame,
+  options?: DecodeOptions,
+): PacketRecord {
+  const decoded = decodeFrame(view, start, frame.captured, frame.length, frame.linkType, options);
   const record: PacketRecord = { frame, layers: decoded.layers, truncated: decoded.truncated };
   if (decoded.error !== undefined) record.error = decoded.error;
   return record;

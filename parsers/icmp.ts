@@ -104,7 +104,7 @@ export function icmpv6QuotesPacket(messageType: number): boolean {
 /**
  * Decodes an ICMP header at `offset`. `end` is the end of the captured bytes and `limit` the end
  * of the message by the IP length; the checksum is verified only when the whole message is
- * captured.
+ * captured and `verify` is true.
  *
  * @example Decode an echo request
  * ```ts
@@ -119,6 +119,7 @@ export function decodeIcmp(
   offset: number,
   end: number,
   limit: number,
+  verify = true,
 ): IcmpLayer | PartialLayer {
   const available = end - offset;
   if (available < ICMP_MIN_LENGTH) {
@@ -130,7 +131,9 @@ export function decodeIcmp(
     messageType,
     code: view.getUint8(offset + 1),
     checksum: view.getUint16(offset + 2),
-    checksumValid: end === limit ? checksumVerifies(onesComplementSum(view, offset, limit)) : null,
+    checksumValid: end === limit && verify
+      ? checksumVerifies(onesComplementSum(view, offset, limit))
+      : null,
   };
   if (available >= ICMP_HEADER_LENGTH) {
     if (icmpHasEchoFields(messageType)) {
@@ -190,7 +193,8 @@ function ndOptions(view: DataView, start: number, end: number): NdOption[] {
 
 /**
  * Decodes an ICMPv6 header at `offset`. `end` is the end of the captured bytes, `limit` the end of
- * the message by the IPv6 payload length, and `addressSum` the pseudo header's address sum. Echo
+ * the message by the IPv6 payload length, and `addressSum` the pseudo header's address sum. The
+ * checksum is verified only when the whole message is captured and `verify` is true. Echo
  * messages carry `id` and `seq`; neighbour discovery messages their `target` and `ndOptions`.
  *
  * @example Decode an echo reply
@@ -207,6 +211,7 @@ export function decodeIcmpv6(
   end: number,
   limit: number,
   addressSum: number,
+  verify = true,
 ): Icmpv6Layer | PartialLayer {
   const available = end - offset;
   if (available < ICMP_MIN_LENGTH) {
@@ -219,7 +224,7 @@ export function decodeIcmpv6(
     messageType,
     code: view.getUint8(offset + 1),
     checksum: view.getUint16(offset + 2),
-    checksumValid: end === limit
+    checksumValid: end === limit && verify
       ? checksumVerifies(
         onesComplementSum(view, offset, limit, addressSum) + IPPROTO_ICMPV6 +
           Math.floor(length / 0x10000) + (length & 0xffff),

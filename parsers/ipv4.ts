@@ -100,7 +100,7 @@ export function decodeIpv4Options(view: DataView, start: number, end: number): I
  * Decodes an IPv4 header at `offset`, with `end` the end of the captured bytes. A header cut short
  * gives a partial layer; a version other than 4 or a header length below 20 is a decode error
  * (carrying the fields read so far in `partial`). The header checksum is verified when the whole
- * header is captured, and is `null` otherwise.
+ * header is captured and `verify` is true, and is `null` otherwise.
  *
  * @example Decode a header
  * ```ts
@@ -115,6 +115,7 @@ export function decodeIpv4(
   view: DataView,
   offset: number,
   end: number,
+  verify = true,
 ): Ipv4Layer | PartialLayer | (DecodeError & { partial?: PartialLayer }) {
   const available = end - offset;
   if (available < 1) return partialLayer("ipv4", FIELDS, view, offset, 0);
@@ -152,7 +153,7 @@ export function decodeIpv4(
     ttl: view.getUint8(offset + 8),
     protocol: view.getUint8(offset + 9),
     checksum: view.getUint16(offset + 10),
-    checksumValid: whole
+    checksumValid: whole && verify
       ? checksumVerifies(onesComplementSum(view, offset, offset + headerLength))
       : null,
     src: ipv4Text(view, offset + IPV4_OFFSET_SRC),

@@ -135,7 +135,8 @@ export function decodeTcpOptions(view: DataView, start: number, end: number): Tc
 /**
  * Decodes a TCP header at `offset`. `end` is the end of the captured bytes of the segment and
  * `limit` the end of the segment by the IP length; `addressSum` is the pseudo header's address
- * sum (see `checksum.ts`). The checksum is verified only when the whole segment is captured.
+ * sum (see `checksum.ts`). The checksum is verified only when the whole segment is captured and
+ * `verify` is true.
  *
  * @example Decode a SYN
  * ```ts
@@ -152,6 +153,7 @@ export function decodeTcp(
   end: number,
   limit: number,
   addressSum: number,
+  verify = true,
 ): TcpLayer | PartialLayer | (DecodeError & { partial?: PartialLayer }) {
   const available = end - offset;
   if (available < TCP_MIN_HEADER_LENGTH) {
@@ -169,7 +171,7 @@ export function decodeTcp(
   }
   const segmentLength = limit - offset;
   let checksumValid: boolean | null = null;
-  if (end === limit) {
+  if (end === limit && verify) {
     const sum = onesComplementSum(view, offset, limit, addressSum) + IPPROTO_TCP + segmentLength;
     checksumValid = checksumVerifies(sum);
   }

@@ -28,7 +28,8 @@ const FIELDS: readonly FieldSpec[] = [
  * Decodes a UDP header at `offset`. `end` is the end of the captured bytes and `limit` the end of
  * the datagram by the IP length. The checksum is verified over the UDP length when that is
  * consistent with the IP length and wholly captured; it is `null` otherwise, and for a zero
- * checksum over IPv4 (`ipv6` false), where zero means "none". Over IPv6 zero is invalid.
+ * checksum over IPv4 (`ipv6` false), where zero means "none". Over IPv6 zero is invalid. With
+ * `verify` false it is always `null`.
  *
  * @example Decode a header
  * ```ts
@@ -45,6 +46,7 @@ export function decodeUdp(
   limit: number,
   addressSum: number,
   ipv6: boolean,
+  verify = true,
 ): UdpLayer | PartialLayer {
   if (end - offset < UDP_HEADER_LENGTH) {
     return partialLayer("udp", FIELDS, view, offset, end - offset);
@@ -53,7 +55,9 @@ export function decodeUdp(
   const checksum = view.getUint16(offset + 6);
   let checksumValid: boolean | null = null;
   const datagramEnd = offset + length;
-  if (checksum === 0) {
+  if (!verify) {
+    checksumValid = null;
+  } else if (checksum === 0) {
     checksumValid = ipv6 ? false : null;
   } else if (length >= UDP_HEADER_LENGTH && datagramEnd <= limit && datagramEnd <= end) {
     const sum = onesComplementSum(view, offset, datagramEnd, addressSum) + IPPROTO_UDP + length;

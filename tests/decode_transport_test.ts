@@ -16,7 +16,8 @@ import { decodeIcmp, decodeIcmpv6 } from "../parsers/icmp.ts";
 import { decodeTcp, decodeTcpOptions } from "../parsers/tcp.ts";
 import type { IcmpLayer, PacketRecord, TcpLayer, UdpLayer } from "../parsers/types.ts";
 import { decodeUdp } from "../parsers/udp.ts";
-import { load, pick, setU16, u16, u32 } from "./fixtures.ts";
+import { FIXTURES, load, pick, setU16, u16, u32 } from "./fixtures.ts";
+import { formatSummary } from "../format/summary.ts";
 
 const IP6_A = "fd00:99::1";
 const IP6_B = "fd00:99::2";
@@ -688,5 +689,36 @@ Deno.test({
     const pkt = decodeEthernetFrame(data);
     assert.equal(pkt.error?.layer, "udp");
     assert.equal(pkt.error?.offset, L4);
+  },
+});
+
+/** `pkt` with every `checksumValid`, however deep (quoted headers too), set to null. */
+function unverified(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unverified);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, field]) => [
+      key,
+      key === "checksumValid" ? null : unverified(field),
+    ]),
+  );
+}
+
+Deno.test({
+  name: "decodePacket() with checksums: false leaves only checksumValid out, and summaries alike",
+  async fn() {
+    let verified = 0;
+    for (const name of FIXTURES) {
+      for (const [i, record] of (await load(name)).entries()) {
+        const frame = { number: i + 1, length: record.length };
+        const full = decodePacket(record.data, record.linkType, frame);
+        const quick = decodePacket(record.data, record.linkType, frame, { checksums: false });
+        assert.deepEqual(quick, unverified(full), `${name} frame ${i + 1}`);
+        assert.equal(formatSummary(quick), formatSummary(full), `${name} frame ${i + 1}`);
+        verified += JSON.stringify(full).split('"checksumValid":true').length - 1;
+      }
+    }
+    // The comparison means something only if the full decodes did verify checksums.
+    assert.ok(verified > 100, `only ${verified} checksums verified`);
   },
 });
