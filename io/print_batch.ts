@@ -27,13 +27,24 @@ export interface PrintBatch {
 }
 
 /**
- * Gathers records from a parser's cursor into a {@linkcode PrintBatch}. Records of one batch
- * come from one buffer: the batch takes a single copy of the range they span.
+ * Bytes of records from an earlier buffer that a batch copies aside rather than end: a record a
+ * parser stitched together across two reads sits alone in a buffer of its own, and ending the
+ * batch there would send a worker a batch of one record for every read.
+ */
+const CARRY_MAX_BYTES = 64 * 1024;
+
+/**
+ * Gathers records from a parser's cursor into a {@linkcode PrintBatch}. The records of a batch
+ * come from one buffer, whose range they span the batch copies once, after at most
+ * {@linkcode CARRY_MAX_BYTES} of records from earlier buffers, copied aside.
  */
 export class BatchBuilder {
   #source: Uint8Array | undefined;
   #start = 0;
   #end = 0;
+  /** Ranges of earlier buffers, copied, that come before the source's in the batch's bytes. */
+  #carried: Uint8Array[] = [];
+  #carriedLength = 0;
   #meta = new Float64Array(1024 * META_FIELDS);
   #count = 0;
 
@@ -44,14 +55,19 @@ export class BatchBuilder {
 
   /**
    * Notes the record under `cursor` as frame `number`. Returns false, and notes nothing, when
-   * the record lies in another buffer than the batch's: take() the batch, then add it again.
+   * the record lies in another buffer than the batch's and the batch has too many bytes to copy
+   * aside: take() the batch, then add it again.
    */
   add(cursor: RecordCursor, number: number): boolean {
     if (this.#count === 0) {
       this.#source = cursor.bytes;
       this.#start = cursor.offset;
     } else if (cursor.bytes !== this.#source) {
-      return false;
+      if (this.#carriedLength + this.#end - this.#start > CARRY_MAX_BYTES) return false;
+      this.#carried.push(this.#source!.slice(this.#start, this.#end));
+      this.#carriedLength += this.#end - this.#start;
+      this.#source = cursor.bytes;
+      this.#start = cursor.offset;
     }
     if ((this.#count + 1) * META_FIELDS > this.#meta.length) {
       const bigger = new Float64Array(this.#meta.length * 2);
@@ -60,7 +76,7 @@ export class BatchBuilder {
     }
     const at = this.#count * META_FIELDS;
     const meta = this.#meta;
-    meta[at] = cursor.offset - this.#start;
+    meta[at] = this.#carriedLength + cursor.offset - this.#start;
     meta[at + 1] = cursor.captured;
     meta[at + 2] = cursor.length;
     meta[at + 3] = cursor.seconds;
@@ -77,15 +93,29 @@ export class BatchBuilder {
   /** Hands out the batch gathered so far (its buffers are the caller's) and starts a new one. */
   take(): PrintBatch {
     const batch: PrintBatch = {
-      bytes: this.#source === undefined
-        ? new Uint8Array(0)
-        : this.#source.slice(this.#start, this.#end),
+      bytes: this.#bytes(),
       meta: this.#meta.slice(0, this.#count * META_FIELDS),
       count: this.#count,
     };
     this.#source = undefined;
+    this.#carried = [];
+    this.#carriedLength = 0;
     this.#count = 0;
     return batch;
+  }
+
+  /** The batch's bytes: what was copied aside, then the source's range. */
+  #bytes(): Uint8Array {
+    if (this.#source === undefined) return new Uint8Array(0);
+    if (this.#carriedLength === 0) return this.#source.slice(this.#start, this.#end);
+    const bytes = new Uint8Array(this.#carriedLength + this.#end - this.#start);
+    let at = 0;
+    for (const carried of this.#carried) {
+      bytes.set(carried, at);
+      at += carried.length;
+    }
+    bytes.set(this.#source.subarray(this.#start, this.#end), at);
+    return bytes;
   }
 }
 
