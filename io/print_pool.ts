@@ -9,6 +9,9 @@ import type { PrintOptions } from "../format/printer.ts";
 import type { PrintBatch } from "./print_batch.ts";
 import type { PrintRequest, PrintResponse } from "./print_worker.ts";
 
+/** Printed batches kept for their buffers, at most: about as many as are in flight. */
+const MAX_USED_BATCHES = 8;
+
 interface Waiting {
   resolve: (output: Uint8Array) => void;
   reject: (error: Error) => void;
@@ -28,6 +31,8 @@ export class PrintPool {
   readonly #waiting = new Map<number, Waiting>();
   /** Which worker each answer's buffer came from, to hand it back there. */
   readonly #owners = new WeakMap<ArrayBufferLike, number>();
+  /** Printed batches the workers gave back, whose buffers can carry later batches. */
+  readonly #usedBatches: PrintBatch[] = [];
   #id = 0;
 
   /**
@@ -85,8 +90,17 @@ export class PrintPool {
     if ("error" in response) waiting.reject(new Error(response.error));
     else {
       this.#owners.set(response.output.buffer, waiting.worker);
+      if (this.#usedBatches.length < MAX_USED_BATCHES) this.#usedBatches.push(response.used);
       waiting.resolve(response.output);
     }
+  }
+
+  /**
+   * A printed batch whose buffers may carry the next one (see `BatchBuilder.take`), or
+   * undefined when none has come back yet.
+   */
+  usedBatch(): PrintBatch | undefined {
+    return this.#usedBatches.pop();
   }
 
   /** Hands the buffer of a printed batch's text back to its worker, for reuse. */

@@ -18,8 +18,13 @@ export type PrintRequest =
   | { options: PrintOptions }
   | { id: number; batch: PrintBatch }
   | { spare: ArrayBuffer };
-/** A print worker's answer to a batch: its text, at the start of a buffer the worker gives away. */
-export type PrintResponse = { id: number; output: Uint8Array } | { id: number; error: string };
+/**
+ * A print worker's answer to a batch: its text, at the start of a buffer the worker gives away,
+ * and the batch's own buffers given back for later batches.
+ */
+export type PrintResponse =
+  | { id: number; output: Uint8Array; used: PrintBatch }
+  | { id: number; error: string };
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<PrintRequest>) => void) | null;
@@ -52,7 +57,12 @@ scope.onmessage = (event) => {
     printBatch(request.batch, printer!, writeLine, decoding);
     out.flush();
     const output = collector.giveAway();
-    scope.postMessage({ id: request.id, output }, [output.buffer as ArrayBuffer]);
+    const used = request.batch;
+    scope.postMessage({ id: request.id, output, used }, [
+      output.buffer as ArrayBuffer,
+      used.bytes.buffer as ArrayBuffer,
+      used.meta.buffer as ArrayBuffer,
+    ]);
   } catch (error) {
     scope.postMessage({
       id: request.id,

@@ -86,3 +86,31 @@ Deno.test("BatchBuilder copies up to 64 KiB of records aside for a new buffer, t
   // ...50 (75,000 bytes) are not: the batch must be taken first.
   assert.equal(builderWith(pcapOf(50, 1500)).add(next.cursor, 51), false);
 });
+
+Deno.test("BatchBuilder.take() copies into an earlier batch's buffers when they are large enough", () => {
+  const file = Deno.readFileSync(fixture("tcp_session.pcap"));
+  const { batches, lines } = batchesOf(file, file.length);
+  const first = batches[0]!;
+  const again = (used?: PrintBatch) => {
+    const builder = new BatchBuilder();
+    const parser = new CaptureParser();
+    parser.push(file);
+    let number = 0;
+    while (parser.advance()) assert.ok(builder.add(parser.cursor, ++number));
+    return builder.take(used);
+  };
+  const bytes = first.bytes.buffer;
+  const meta = first.meta.buffer;
+  const reused = again(first);
+  assert.equal(reused.bytes.buffer, bytes);
+  assert.equal(reused.meta.buffer, meta);
+  const printed: string[] = [];
+  printBatch(reused, printer, (line) => printed.push(line));
+  assert.deepEqual(printed, lines);
+  // Buffers too small for the batch are left alone.
+  const small = { bytes: new Uint8Array(8), meta: new Float64Array(1), count: 0 };
+  const fresh = again(small);
+  assert.notEqual(fresh.bytes.buffer, small.bytes.buffer);
+  assert.notEqual(fresh.meta.buffer, small.meta.buffer);
+  assert.deepEqual(fresh.bytes, reused.bytes);
+});
