@@ -6,7 +6,8 @@
 #   --count N         packets per capture (default 1000000)
 #   --tshark-count N  packets tshark decodes from each capture (default 50000): it manages only a
 #                     few thousand packets/s, so its rate is measured on the first N packets
-#   --runs N          runs of tcpdump and snout, the best wall time kept (default 3; tshark runs once)
+#   --runs N          rounds of runs, the best wall time of each tool kept (default 3); a round
+#                     runs every tool once, so a slow spell of the machine falls on all of them
 #
 # Captures: bench/out/diverse-N.pcap (12,000 hosts) and bench/out/hosts256-N.pcap (256 hosts), made
 # by bench/make_captures.ts and reused while they exist and are newer than that script.
@@ -94,14 +95,24 @@ verify() {
   fi
 }
 
-# measure CAPTURE TOOL PACKETS RUNS COMMAND...: appends a row with the best of RUNS runs.
-measure() {
-  local capture="$1" tool="$2" packets="$3" n="$4"
-  shift 4
-  echo "  timing $tool ($n run(s))" >&2
+declare -A best=() # CAPTURE|TOOL -> "WALL CPU" of its fastest run so far
+
+# time_once CAPTURE TOOL COMMAND...: runs COMMAND once, keeping its time if it is TOOL's best.
+time_once() {
+  local key="$1|$2"
+  shift 2
   local result
-  result="$("${timer[@]}" time --runs "$n" -- "$@")"
-  rows+=("$capture|$tool|$packets|${result% *}|${result#* }|$((incomplete["$capture|$tool"] ? 0 : 1))")
+  result="$("${timer[@]}" time --runs 1 -- "$@")"
+  if [[ -z "${best[$key]:-}" ]] ||
+    awk -v a="${result% *}" -v b="${best[$key]% *}" 'BEGIN { exit !(a < b) }'; then
+    best[$key]="$result"
+  fi
+}
+
+# add_row CAPTURE TOOL PACKETS: appends TOOL's best run on CAPTURE to the table.
+add_row() {
+  local key="$1|$2" result="${best["$1|$2"]}"
+  rows+=("$key|$3|${result% *}|${result#* }|$((incomplete["$key"] ? 0 : 1))")
 }
 
 for name in "${captures[@]}"; do
@@ -125,16 +136,21 @@ for name in "${captures[@]}"; do
     verify "$name" "tshark -T json -r" "$tshark_count" \
       "$("${timer[@]}" count --match '"_index":' -- tshark -T json -r "$file" -c "$tshark_count")"
   fi
-  if ((use_tcpdump)); then
-    measure "$name" "tcpdump -n -r" "$count" "$runs" tcpdump -n -r "$file"
-  fi
+  for ((round = 1; round <= runs; round++)); do
+    echo "  timing round $round of $runs" >&2
+    ((use_tcpdump)) && time_once "$name" "tcpdump -n -r" tcpdump -n -r "$file"
+    if ((use_snout)); then
+      time_once "$name" "snout -r" "${snout[@]}" -r "$file"
+      time_once "$name" "snout -r --json" "${snout[@]}" -r "$file" --json
+    fi
+    ((use_tshark)) && time_once "$name" "tshark -T json -r" tshark -T json -r "$file" -c "$tshark_count"
+  done
+  ((use_tcpdump)) && add_row "$name" "tcpdump -n -r" "$count"
   if ((use_snout)); then
-    measure "$name" "snout -r" "$count" "$runs" "${snout[@]}" -r "$file"
-    measure "$name" "snout -r --json" "$count" "$runs" "${snout[@]}" -r "$file" --json
+    add_row "$name" "snout -r" "$count"
+    add_row "$name" "snout -r --json" "$count"
   fi
-  if ((use_tshark)); then
-    measure "$name" "tshark -T json -r" "$tshark_count" 1 tshark -T json -r "$file" -c "$tshark_count"
-  fi
+  ((use_tshark)) && add_row "$name" "tshark -T json -r" "$tshark_count"
 done
 
 # ---- Report ------------------------------------------------------------------------------------
@@ -150,8 +166,9 @@ versions="$(first_line deno --version)"
 ((use_tshark)) && versions+="; $(tshark --version 2> /dev/null | head -n 1)"
 echo "- Versions: $versions"
 echo "- Captures: $count packets each (classic pcap, Ethernet); diverse = 6,000 IPv4 + 6,000" \
-  "IPv6 hosts, hosts256 = 256 hosts. Best wall time of $runs run(s) for tcpdump and snout;" \
-  "tshark ran once, on the first $tshark_count packets only, so compare packets/s, not seconds."
+  "IPv6 hosts, hosts256 = 256 hosts. Best wall time of $runs run(s) of each tool, taken in" \
+  "rounds that run every tool once; tshark reads the first $tshark_count packets only, so" \
+  "compare packets/s, not seconds."
 echo "- Load average (1, 5, 15 min) before: $load_before; after:" \
   "$(cut -d' ' -f1-3 /proc/loadavg 2> /dev/null || echo unknown) (other work on the machine skews wall s)"
 echo "- cpu s = user+sys of the process and its threads; packets/s = packets / wall s; TZ=UTC."
