@@ -360,19 +360,17 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
           if (pool === undefined) {
             out.writeLine(print(decodeCursor(cursor, number, decoding), frame));
           } else if (!batch.add(cursor, number)) {
-            printed.push(pool.print(batch.take(pool.usedBatch())));
+            printed.push(pool.print(batch));
             batch.add(cursor, number);
           }
         }
         if (kept >= count) break reading;
       }
       if (pool === undefined) continue;
-      if (batch.count > 0) printed.push(pool.print(batch.take(pool.usedBatch())));
+      if (batch.count > 0) printed.push(pool.print(batch));
       while (printed.length > MAX_IN_FLIGHT) writePrinted(out, pool, await printed.shift()!);
     }
-    if (pool !== undefined && batch.count > 0) {
-      printed.push(pool.print(batch.take(pool.usedBatch())));
-    }
+    if (pool !== undefined && batch.count > 0) printed.push(pool.print(batch));
     for (const text of printed) writePrinted(out, pool!, await text);
     // A file without records still has a link type the filter must compile for, as in tcpdump.
     if (filter !== undefined && kept === 0 && last?.linkType !== undefined) {

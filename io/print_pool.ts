@@ -6,7 +6,7 @@
  */
 
 import type { PrintOptions } from "../format/printer.ts";
-import type { PrintBatch } from "./print_batch.ts";
+import type { BatchBuilder, PrintBatch } from "./print_batch.ts";
 import type { PrintRequest, PrintResponse } from "./print_worker.ts";
 
 /** Printed batches kept for their buffers, at most: about as many as are in flight. */
@@ -43,7 +43,7 @@ export class PrintPool {
    * import { PrintPool } from "./print_pool.ts";
    * import { BatchBuilder } from "./print_batch.ts";
    * const pool = new PrintPool(1, { mode: "json", hex: 0, color: false });
-   * console.log((await pool.print(new BatchBuilder().take())).length);
+   * console.log((await pool.print(new BatchBuilder())).length);
    * pool.close();
    * ```
    */
@@ -62,10 +62,13 @@ export class PrintPool {
   }
 
   /**
-   * Prints a batch on the least loaded worker; resolves to its text, UTF-8 encoded. Hand the
-   * text to {@linkcode PrintPool.recycle} once written, so its memory serves a later batch.
+   * Takes the batch `builder` has gathered, in the buffers of a batch printed earlier where one
+   * has come back, and prints it on the least loaded worker; resolves to its text, UTF-8
+   * encoded. Hand the text to {@linkcode PrintPool.recycle} once written, so its memory serves a
+   * later batch.
    */
-  print(batch: PrintBatch): Promise<Uint8Array> {
+  print(builder: BatchBuilder): Promise<Uint8Array> {
+    const batch = builder.take(this.#usedBatches.pop());
     const id = this.#id++;
     let chosen = 0;
     for (let i = 1; i < this.#load.length; i++) {
@@ -93,14 +96,6 @@ export class PrintPool {
       if (this.#usedBatches.length < MAX_USED_BATCHES) this.#usedBatches.push(response.used);
       waiting.resolve(response.output);
     }
-  }
-
-  /**
-   * A printed batch whose buffers may carry the next one (see `BatchBuilder.take`), or
-   * undefined when none has come back yet.
-   */
-  usedBatch(): PrintBatch | undefined {
-    return this.#usedBatches.pop();
   }
 
   /** Hands the buffer of a printed batch's text back to its worker, for reuse. */
