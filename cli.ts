@@ -358,7 +358,7 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
             );
           }
           if (pool === undefined) {
-            out.writeLine(print(decodeCursor(cursor, number, decoding), frame));
+            print(decodeCursor(cursor, number, decoding), frame, out);
           } else if (!batch.add(cursor, number)) {
             printed.push(pool.print(batch));
             batch.add(cursor, number);
@@ -558,9 +558,7 @@ async function captureLive(options: CliOptions): Promise<number> {
           if (flushing !== undefined) await flushing;
         }
         if (print !== undefined) {
-          out.writeLine(
-            print(live.decodeFrame(batch, i, undefined, decoding), () => batch.data(i)),
-          );
+          print(live.decodeFrame(batch, i, undefined, decoding), () => batch.data(i), out);
         }
       }
       out.flush(); // live output shows at once, a wake-up's worth at a time
@@ -786,7 +784,7 @@ async function sendCommand(options: SendCliOptions): Promise<number> {
     number++;
     if (sender === undefined) {
       const time = (Date.now() / 1000).toFixed(MICROSECOND_DIGITS);
-      out.writeLine(print(decodePacket(packet, linkType, { number, time }), () => packet));
+      print(decodePacket(packet, linkType, { number, time }), () => packet, out);
       return;
     }
     if (linkType === LINKTYPE_ETHERNET && options.interface === undefined) {

@@ -7,8 +7,9 @@
 
 import { type DecodeOptions, linkHeaderLength } from "../parsers/decode.ts";
 import type { PacketRecord } from "../parsers/types.ts";
+import type { LineOutput } from "./ascii.ts";
 import { formatHex } from "./hex.ts";
-import { formatSummary } from "./summary.ts";
+import { writeSummary } from "./summary.ts";
 import { formatVerbose } from "./verbose.ts";
 
 /** What to print for each packet. Plain data, so it can be sent to a worker. */
@@ -22,10 +23,10 @@ export interface PrintOptions {
 }
 
 /**
- * Turns a decoded packet into its text (no final newline). `frame` returns the captured bytes;
- * it is called only for hex dumps.
+ * Writes a decoded packet's text to `out`: one line, or more with a hex dump. `frame` returns
+ * the captured bytes; it is called only for hex dumps.
  */
-export type Printer = (pkt: PacketRecord, frame: () => Uint8Array) => string;
+export type Printer = (pkt: PacketRecord, frame: () => Uint8Array, out: LineOutput) => void;
 
 /**
  * How to decode packets for a printer: summaries (with or without `-x`) print no checksum, so
@@ -43,37 +44,40 @@ export function decodeOptions(options: PrintOptions): DecodeOptions {
 }
 
 /**
- * The JSON line of a record made by snout's decoders. Unlike `formatJson`, it does not check
- * for non-ASCII text: the decoders make every string from numbers, so there is none.
- */
-function decodedJson(pkt: PacketRecord): string {
-  return JSON.stringify(pkt);
-}
-
-/**
- * The printer for a set of options.
+ * The printer for a set of options. Summaries are written into the output as bytes; JSON and
+ * `-v` text are made as strings.
  *
  * @example A summary printer
  * ```ts
  * import { makePrinter } from "./printer.ts";
+ * import { LineCollector } from "./ascii.ts";
  * import { decodePacket } from "../parsers/decode.ts";
- * const print = makePrinter({ mode: "summary", hex: 0, color: false });
- * const pkt = decodePacket(new Uint8Array(60), 1);
- * console.assert(print(pkt, () => new Uint8Array(60)).startsWith("0.000000 "));
+ * const print = makePrinter({ mode: "summary", hex: 1, color: false });
+ * const frame = new Uint8Array(60);
+ * const out = new LineCollector();
+ * print(decodePacket(frame, 1), () => frame, out);
+ * console.assert(out.lines[0]!.startsWith("0.000000 "));
+ * console.assert(out.lines[1]!.startsWith("0000  00 00 00 00"));
  * ```
  */
 export function makePrinter(options: PrintOptions): Printer {
-  if (options.mode === "json") return decodedJson;
+  // A record made by snout's decoders holds no text outside ASCII (they make every string from
+  // numbers), so JSON.stringify needs none of formatJson's checks.
+  if (options.mode === "json") return (pkt, _frame, out) => out.writeLine(JSON.stringify(pkt));
   const format = { color: options.color };
-  const text = options.mode === "verbose"
-    ? (pkt: PacketRecord) => formatVerbose(pkt, format)
-    : (pkt: PacketRecord) => formatSummary(pkt, format);
-  if (options.hex === 0) return text;
+  const write: (pkt: PacketRecord, out: LineOutput) => void = options.mode === "verbose"
+    ? (pkt, out) => out.writeLine(formatVerbose(pkt, format))
+    : (pkt, out) => {
+      writeSummary(pkt, out.beginLine(), format);
+      out.endLine();
+    };
+  if (options.hex === 0) return (pkt, _frame, out) => write(pkt, out);
   const wholeFrame = options.hex > 1;
-  return (pkt, frame) => {
+  return (pkt, frame, out) => {
+    write(pkt, out);
     const data = frame();
     const skip = wholeFrame ? 0 : Math.min(linkHeaderLength(pkt.layers), data.length);
     const dump = formatHex(data.subarray(skip));
-    return dump === "" ? text(pkt) : text(pkt) + "\n" + dump;
+    if (dump !== "") out.writeLine(dump);
   };
 }

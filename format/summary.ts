@@ -18,10 +18,16 @@
 
 import { linkHeaderLength } from "../parsers/decode.ts";
 import type { IcmpFields, Layer, PacketRecord, TcpLayer, UdpLayer } from "../parsers/types.ts";
-import { type FormatOptions, hexNumber, paint, safeText, type Style, uint32Text } from "./text.ts";
-import { TCP_OPTION_EOL, tcpOptionText } from "./tcp_option.ts";
+import { AsciiBuffer } from "./ascii.ts";
+import { type FormatOptions, hexNumber, paint, safeText, type Style } from "./text.ts";
+import { TCP_OPTION_EOL, writeTcpOption } from "./tcp_option.ts";
 
 const UDP_HEADER_LENGTH = 8;
+const SPACE = 0x20;
+const DOT = 0x2e;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const CLOSE_BRACKET = 0x5d;
 /** Digits of an EtherType in hex. */
 const ETHERTYPE_DIGITS = 4;
 /** Digits of an SPI in hex. */
@@ -229,9 +235,26 @@ function style(color: boolean, role: Style, text: string): string {
   return color ? paint(role, text) : text;
 }
 
-/** `address.port`, or the bare address when the port is unknown. */
-function endpoint(address: string, port: number | undefined): string {
-  return port === undefined ? address : address + "." + port;
+/** Writes `text`, in a role's colour when `color` is set. */
+function writeStyled(out: AsciiBuffer, color: boolean, role: Style, text: string): void {
+  out.text(color ? paint(role, text) : text);
+}
+
+/** Writes `address.port`, or the bare address when the port is unknown. */
+function writeEndpoint(
+  out: AsciiBuffer,
+  address: string,
+  port: number | undefined,
+  color: boolean,
+): void {
+  if (color) {
+    out.text(paint("address", port === undefined ? address : address + "." + port));
+    return;
+  }
+  out.text(address);
+  if (port === undefined) return;
+  out.byte(DOT);
+  out.decimal(port);
 }
 
 function isLinkLayer(layer: Layer): boolean {
@@ -242,41 +265,59 @@ function isLinkLayer(layer: Layer): boolean {
 
 // ---------------------------------------------------------------------------------------- TCP
 
-/** tcpdump's text for a TCP header, from `Flags` to `length`. */
-function tcpText(tcp: TcpLayer, color: boolean): string {
+/** Writes tcpdump's text for a TCP header, from `Flags` to `length`. */
+function writeTcp(out: AsciiBuffer, tcp: TcpLayer, color: boolean): void {
   const flags = tcp.flags;
   const payload = tcp.payloadLength;
-  let text = style(color, "flags", TCP_FLAGS_TEXT[flags & TCP_NAMED_FLAGS]!);
+  writeStyled(out, color, "flags", TCP_FLAGS_TEXT[flags & TCP_NAMED_FLAGS]!);
   if (payload > 0) {
+    out.text(", seq ");
+    out.decimal(tcp.seq);
+    out.byte(COLON);
     // `>>> 0` wraps the end at 2^32 as `%` would, without a remainder of doubles (an fmod call).
-    text += ", seq " + uint32Text(tcp.seq) + ":" + uint32Text((tcp.seq + payload) >>> 0);
+    out.decimal((tcp.seq + payload) >>> 0);
   } else if (flags & (TCP_SYN | TCP_FIN | TCP_RST)) {
-    text += ", seq " + uint32Text(tcp.seq);
+    out.text(", seq ");
+    out.decimal(tcp.seq);
   }
-  if (flags & TCP_ACK) text += ", ack " + uint32Text(tcp.ack);
-  text += ", win " + tcp.window;
-  if (flags & TCP_URG) text += ", urg " + tcp.urgentPointer;
+  if (flags & TCP_ACK) {
+    out.text(", ack ");
+    out.decimal(tcp.ack);
+  }
+  out.text(", win ");
+  out.decimal(tcp.window);
+  if (flags & TCP_URG) {
+    out.text(", urg ");
+    out.decimal(tcp.urgentPointer);
+  }
   const options = tcp.options;
   if (options.length > 0) {
-    text += ", options [";
+    out.text(", options [");
     for (let i = 0; i < options.length; i++) {
-      if (i > 0) text += ",";
+      if (i > 0) out.byte(COMMA);
       const option = options[i]!;
-      text += tcpOptionText(option);
+      writeTcpOption(out, option);
       // tcpdump stops at the end-of-list option; what follows is padding.
       if (option.kind === TCP_OPTION_EOL) break;
     }
-    text += "]";
+    out.byte(CLOSE_BRACKET);
   }
-  return text + ", length " + payload;
+  out.text(", length ");
+  out.decimal(payload);
 }
 
 // ---------------------------------------------------------------------------------------- UDP
 
-function udpText(udp: UdpLayer, color: boolean): string {
+function writeUdp(out: AsciiBuffer, udp: UdpLayer, color: boolean): void {
   const length = udp.length;
-  if (length < UDP_HEADER_LENGTH) return "truncated-udplength " + length;
-  return style(color, "protocol", "UDP") + ", length " + (length - UDP_HEADER_LENGTH);
+  if (length < UDP_HEADER_LENGTH) {
+    out.text("truncated-udplength ");
+    out.decimal(length);
+    return;
+  }
+  writeStyled(out, color, "protocol", "UDP");
+  out.text(", length ");
+  out.decimal(length - UDP_HEADER_LENGTH);
 }
 
 // --------------------------------------------------------------------------------------- ICMP
@@ -388,72 +429,100 @@ function icmpv6Text(layers: readonly Layer[], index: number, icmp: IcmpFields): 
 
 // ----------------------------------------------------------------------------------------- IP
 
-/** What follows `SRC > DST:` when the layer after an IP header is `next`. */
-function transportText(
+/** Writes what follows `SRC > DST:` when the layer after an IP header is `layers[index]`. */
+function writeTransport(
+  out: AsciiBuffer,
   pkt: PacketRecord,
   index: number,
   payloadLength: number,
   color: boolean,
-): string {
+): void {
   const layers = pkt.layers;
   const next = layers[index]!;
   switch (next.type) {
     case "tcp":
-      return "partial" in next ? "" : " " + tcpText(next, color);
+      if ("partial" in next) return;
+      out.byte(SPACE);
+      writeTcp(out, next, color);
+      return;
     case "udp":
-      return "partial" in next ? "" : " " + udpText(next, color);
+      if ("partial" in next) return;
+      out.byte(SPACE);
+      writeUdp(out, next, color);
+      return;
     case "icmp":
-      return " " + style(color, "protocol", "ICMP") +
-        ("partial" in next
-          ? ""
-          : " " + icmpText(layers, index, next) + ", length " + payloadLength);
+      out.byte(SPACE);
+      writeStyled(out, color, "protocol", "ICMP");
+      if ("partial" in next) return;
+      out.text(" " + icmpText(layers, index, next) + ", length " + payloadLength);
+      return;
     case "icmpv6":
-      return " " + style(color, "protocol", "ICMP6") +
-        ("partial" in next
-          ? ""
-          : ", " + icmpv6Text(layers, index, next) + ", length " + payloadLength);
+      out.byte(SPACE);
+      writeStyled(out, color, "protocol", "ICMP6");
+      if ("partial" in next) return;
+      out.text(", " + icmpv6Text(layers, index, next) + ", length " + payloadLength);
+      return;
     case "ipv4":
-      return " " + ipv4Summary(pkt, index, color);
+      out.byte(SPACE);
+      writeIpv4(out, pkt, index, color);
+      return;
     case "ipv6":
-      return " " + ipv6Summary(pkt, index, color);
+      out.byte(SPACE);
+      writeIpv6(out, pkt, index, color);
+      return;
   }
-  return " " + safeText(next.type);
+  out.byte(SPACE);
+  out.text(safeText(next.type));
 }
 
-/** `SRC > DST:` with ports when the next layer is TCP or UDP. */
-function addressPair(src: string, dst: string, next: Layer | undefined, color: boolean): string {
+/** Writes `SRC > DST:`, with ports when the next layer is TCP or UDP. */
+function writeAddressPair(
+  out: AsciiBuffer,
+  src: string,
+  dst: string,
+  next: Layer | undefined,
+  color: boolean,
+): void {
   let srcPort: number | undefined;
   let dstPort: number | undefined;
   if (next !== undefined && (next.type === "tcp" || next.type === "udp")) {
     srcPort = next.srcPort;
     dstPort = next.dstPort;
   }
-  return style(color, "address", endpoint(src, srcPort)) + " > " +
-    style(color, "address", endpoint(dst, dstPort)) + ":";
+  writeEndpoint(out, src, srcPort, color);
+  out.text(" > ");
+  writeEndpoint(out, dst, dstPort, color);
+  out.byte(COLON);
 }
 
-function ipv4Summary(pkt: PacketRecord, index: number, color: boolean): string {
+function writeIpv4(out: AsciiBuffer, pkt: PacketRecord, index: number, color: boolean): void {
   const layers = pkt.layers;
   const ip = layers[index]!;
-  const word = style(color, "protocol", "IP");
-  if (ip.type !== "ipv4" || ip.src === undefined || ip.dst === undefined) return word;
+  writeStyled(out, color, "protocol", "IP");
+  if (ip.type !== "ipv4" || ip.src === undefined || ip.dst === undefined) return;
   const next = layers[index + 1];
-  const head = word + " " + addressPair(ip.src, ip.dst, next, color);
+  out.byte(SPACE);
+  writeAddressPair(out, ip.src, ip.dst, next, color);
   const payloadLength = (ip.totalLength ?? 0) - (ip.headerLength ?? 0);
-  if (next !== undefined) return head + transportText(pkt, index + 1, payloadLength, color);
+  if (next !== undefined) {
+    writeTransport(out, pkt, index + 1, payloadLength, color);
+    return;
+  }
   // What follows is missing, and the truncation or error marker says why.
-  if ("partial" in ip || pkt.error !== undefined) return head;
-  if (ip.fragmentOffset > 0) return head + " ip-proto-" + ip.protocol;
-  return head + " ip-proto-" + ip.protocol + " " + payloadLength;
+  if ("partial" in ip || pkt.error !== undefined) return;
+  out.text(" ip-proto-" + ip.protocol);
+  if (ip.fragmentOffset > 0) return;
+  out.text(" " + payloadLength);
 }
 
-function ipv6Summary(pkt: PacketRecord, index: number, color: boolean): string {
+function writeIpv6(out: AsciiBuffer, pkt: PacketRecord, index: number, color: boolean): void {
   const layers = pkt.layers;
   const ip = layers[index]!;
-  const word = style(color, "protocol", "IP6");
-  if (ip.type !== "ipv6" || ip.src === undefined || ip.dst === undefined) return word;
+  writeStyled(out, color, "protocol", "IP6");
+  if (ip.type !== "ipv6" || ip.src === undefined || ip.dst === undefined) return;
   const next = layers[index + 1];
-  const head = word + " " + addressPair(ip.src, ip.dst, next, color);
+  out.byte(SPACE);
+  writeAddressPair(out, ip.src, ip.dst, next, color);
   let payloadLength = ip.payloadLength ?? 0;
   let nextHeader = ip.nextHeader;
   let fragmentOffset = -1;
@@ -468,13 +537,18 @@ function ipv6Summary(pkt: PacketRecord, index: number, color: boolean): string {
       if (extension.type === "esp") spi = extension.spi;
     }
   }
-  if (next !== undefined) return head + transportText(pkt, index + 1, payloadLength, color);
-  if ("partial" in ip || pkt.error !== undefined) return head;
-  if (spi !== undefined) {
-    return head + " ESP(spi=" + hexNumber(spi, SPI_DIGITS) + "), length " + payloadLength;
+  if (next !== undefined) {
+    writeTransport(out, pkt, index + 1, payloadLength, color);
+    return;
   }
-  if (fragmentOffset >= 0) return head + " frag (" + fragmentOffset + "|" + payloadLength + ")";
-  return head + " ip-proto-" + nextHeader + " " + payloadLength;
+  if ("partial" in ip || pkt.error !== undefined) return;
+  if (spi !== undefined) {
+    out.text(" ESP(spi=" + hexNumber(spi, SPI_DIGITS) + "), length " + payloadLength);
+  } else if (fragmentOffset >= 0) {
+    out.text(" frag (" + fragmentOffset + "|" + payloadLength + ")");
+  } else {
+    out.text(" ip-proto-" + nextHeader + " " + payloadLength);
+  }
 }
 
 // ---------------------------------------------------------------------------------------- ARP
@@ -616,43 +690,73 @@ function linkSummary(pkt: PacketRecord, color: boolean): string {
  * ```
  */
 export function formatSummary(pkt: PacketRecord, options?: FormatOptions): string {
+  scratch.length = 0;
+  writeSummary(pkt, scratch, options);
+  return scratch.toString();
+}
+
+/** Where {@linkcode formatSummary} writes a line before it becomes a string. */
+const scratch = new AsciiBuffer();
+
+/**
+ * Writes the line {@linkcode formatSummary} returns into `out`, as bytes, with no string made
+ * for the line: how the CLI prints summaries.
+ *
+ * @example Write the summary of a UDP datagram (raw IPv4, link type 228) into a buffer
+ * ```ts
+ * import { writeSummary } from "./summary.ts";
+ * import { AsciiBuffer } from "./ascii.ts";
+ * import { decodePacket } from "../parsers/decode.ts";
+ * import assert from "node:assert/strict";
+ * const ipv4 = [0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+ * const udp = [0x9c, 0x40, 0, 53, 0, 8, 0, 0];
+ * const out = new AsciiBuffer();
+ * writeSummary(decodePacket(new Uint8Array([...ipv4, ...udp]), 228), out);
+ * assert.equal(out.toString(), "0.000000 IP 10.0.0.1.40000 > 10.0.0.2.53: UDP, length 0");
+ * ```
+ */
+export function writeSummary(pkt: PacketRecord, out: AsciiBuffer, options?: FormatOptions): void {
   const color = options?.color === true;
   const layers = pkt.layers;
   let index = 0;
   while (index < layers.length && isLinkLayer(layers[index]!)) index++;
-  let body: string;
+  out.text(pkt.frame.time);
+  out.byte(SPACE);
+  const body = out.length;
   if (index === layers.length) {
-    body = linkSummary(pkt, color);
+    out.text(linkSummary(pkt, color));
   } else {
     switch (layers[index]!.type) {
       case "ipv4":
-        body = ipv4Summary(pkt, index, color);
+        writeIpv4(out, pkt, index, color);
         break;
       case "ipv6":
-        body = ipv6Summary(pkt, index, color);
+        writeIpv6(out, pkt, index, color);
         break;
       case "arp":
-        body = arpSummary(pkt, index, color);
+        out.text(arpSummary(pkt, index, color));
         break;
       default:
-        body = safeText(layers[index]!.type);
+        out.text(safeText(layers[index]!.type));
     }
   }
-  let line = pkt.frame.time;
-  if (body !== "") line += " " + body;
+  // No body, no space after the time.
+  if (out.length === body) out.length--;
   const last = layers[layers.length - 1];
   if (pkt.truncated && last !== undefined) {
     const name = MARKER_NAMES[last.type] ?? safeText(last.type);
-    line += " " + style(color, "problem", "[|" + name + "]");
+    out.byte(SPACE);
+    writeStyled(out, color, "problem", "[|" + name + "]");
   }
   const error = pkt.error;
   if (error !== undefined) {
-    line += " " + style(
+    out.byte(SPACE);
+    writeStyled(
+      out,
       color,
       "problem",
       "[error: " + safeText(error.layer) + " at " + error.offset + ": " + safeText(error.reason) +
         "]",
     );
   }
-  return line;
 }

@@ -5,8 +5,13 @@
  */
 
 import type { TcpOption } from "../parsers/types.ts";
-import { safeText, uint32Text } from "./text.ts";
+import { AsciiBuffer } from "./ascii.ts";
+import { safeText } from "./text.ts";
 
+const SPACE = 0x20;
+const COLON = 0x3a;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
 /** End of option list: tcpdump prints nothing after it. */
 export const TCP_OPTION_EOL = 0;
 const TCP_OPTION_NOP = 1;
@@ -48,43 +53,80 @@ const TCP_OPTION_NAMES: ReadonlyMap<number, string> = new Map([
  * ```
  */
 export function tcpOptionText(option: TcpOption): string {
+  scratch.length = 0;
+  writeTcpOption(scratch, option);
+  return scratch.toString();
+}
+
+/** Where {@linkcode tcpOptionText} writes an option before it becomes a string. */
+const scratch = new AsciiBuffer();
+
+/**
+ * Writes the text {@linkcode tcpOptionText} returns into `out`.
+ *
+ * @example An option list as a summary writes it
+ * ```ts
+ * import { writeTcpOption } from "./tcp_option.ts";
+ * import { AsciiBuffer } from "./ascii.ts";
+ * const out = new AsciiBuffer();
+ * writeTcpOption(out, { kind: 2, length: 4, mss: 1460 });
+ * out.text(",");
+ * writeTcpOption(out, { kind: 5, length: 10, blocks: [[1, 4000000000]] });
+ * console.assert(out.toString() === "mss 1460,sack 1 {1:4000000000}");
+ * ```
+ */
+export function writeTcpOption(out: AsciiBuffer, option: TcpOption): void {
   switch (option.kind) {
     case TCP_OPTION_EOL:
-      return "eol";
+      out.text("eol");
+      return;
     case TCP_OPTION_NOP:
-      return "nop";
+      out.text("nop");
+      return;
     case TCP_OPTION_MSS:
-      if (option.mss !== undefined) return "mss " + option.mss;
-      break;
+      if (option.mss === undefined) break;
+      out.text("mss ");
+      out.decimal(option.mss);
+      return;
     case TCP_OPTION_WSCALE:
-      if (option.shift !== undefined) return "wscale " + option.shift;
-      break;
+      if (option.shift === undefined) break;
+      out.text("wscale ");
+      out.decimal(option.shift);
+      return;
     case TCP_OPTION_SACK_PERMITTED:
-      if (option.data === undefined || option.data === "") return "sackOK";
-      break;
+      if (option.data !== undefined && option.data !== "") break;
+      out.text("sackOK");
+      return;
     case TCP_OPTION_SACK: {
       const blocks = option.blocks;
       if (blocks === undefined) break;
-      let text = "sack " + blocks.length + " ";
+      out.text("sack ");
+      out.decimal(blocks.length);
+      out.byte(SPACE);
       for (let i = 0; i < blocks.length; i++) {
         const block = blocks[i]!;
-        text += "{" + uint32Text(block[0]) + ":" + uint32Text(block[1]) + "}";
+        out.byte(OPEN_BRACE);
+        out.decimal(block[0]);
+        out.byte(COLON);
+        out.decimal(block[1]);
+        out.byte(CLOSE_BRACE);
       }
-      return text;
+      return;
     }
     case TCP_OPTION_TIMESTAMP:
-      if (option.tsval !== undefined) {
-        return "TS val " + uint32Text(option.tsval) + " ecr " + uint32Text(option.tsecr ?? 0);
-      }
-      break;
+      if (option.tsval === undefined) break;
+      out.text("TS val ");
+      out.decimal(option.tsval);
+      out.text(" ecr ");
+      out.decimal(option.tsecr ?? 0);
+      return;
     case TCP_OPTION_EXPERIMENT:
-      if (option.data !== undefined && option.data.length >= EXID_DIGITS) {
-        return "exp-" + safeText(option.data.slice(0, EXID_DIGITS));
-      }
-      break;
+      if (option.data === undefined || option.data.length < EXID_DIGITS) break;
+      out.text("exp-" + safeText(option.data.slice(0, EXID_DIGITS)));
+      return;
   }
   const name = TCP_OPTION_NAMES.get(option.kind) ?? "unknown-" + option.kind;
-  return option.data === undefined || option.data === ""
-    ? name
-    : name + " 0x" + safeText(option.data);
+  out.text(
+    option.data === undefined || option.data === "" ? name : name + " 0x" + safeText(option.data),
+  );
 }

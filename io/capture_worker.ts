@@ -52,7 +52,7 @@ async function run(live: LiveCapture, setup: CaptureWorkerSetup): Promise<void> 
     }
     for (let i = 0; i < taken; i++) {
       if (print !== undefined) {
-        out.writeLine(print(live.decodeFrame(batch, i, first + i, decoding), () => batch.data(i)));
+        print(live.decodeFrame(batch, i, first + i, decoding), () => batch.data(i), out);
       }
       if (setup.write) {
         const captured = batch.captured[i]!;

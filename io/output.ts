@@ -5,6 +5,8 @@
  * @module
  */
 
+import { AsciiBuffer, type LineOutput } from "../format/ascii.ts";
+
 /** Where an {@linkcode OutputWriter} writes: `Deno.stdout`, a `Deno.FsFile`, or a test double. */
 export interface SyncWriter {
   /** Writes some prefix of `p` and returns how many bytes that was. */
@@ -55,6 +57,8 @@ function isBrokenPipe(error: unknown): boolean {
  * Gathers text and writes it to a {@linkcode SyncWriter} as UTF-8 in chunks of about half the
  * buffer size. Nothing reaches the sink before the buffer fills or {@linkcode OutputWriter.flush}
  * is called. Partial writes are continued; strings larger than the buffer are written in pieces.
+ * Lines can also be written as bytes, straight into the buffer, between
+ * {@linkcode OutputWriter.beginLine} and {@linkcode OutputWriter.endLine}.
  *
  * When the reader has closed the pipe, the call that finds out throws
  * {@linkcode OutputClosedError}, {@linkcode OutputWriter.closed} becomes true, and every later
@@ -76,6 +80,19 @@ function isBrokenPipe(error: unknown): boolean {
  * console.assert(new TextDecoder().decode(chunks[0]) === "first\nsecond\n");
  * ```
  *
+ * @example Write a line as bytes, after one given as a string
+ * ```ts
+ * import { OutputWriter } from "./output.ts";
+ * const chunks: Uint8Array[] = [];
+ * const sink = { writeSync: (p: Uint8Array) => (chunks.push(p.slice()), p.length) };
+ * const out = new OutputWriter(sink);
+ * out.writeLine("seq");
+ * out.beginLine().decimal(4082233688);
+ * out.endLine();
+ * out.flush();
+ * console.assert(new TextDecoder().decode(chunks[0]) === "seq\n4082233688\n");
+ * ```
+ *
  * @example Stop quietly when the reader goes away
  * ```ts
  * import { OutputClosedError, OutputWriter } from "./output.ts";
@@ -95,14 +112,13 @@ function isBrokenPipe(error: unknown): boolean {
  * out.flush();
  * ```
  */
-export class OutputWriter {
+export class OutputWriter implements LineOutput {
   readonly #sink: SyncWriter;
-  readonly #buffer: Uint8Array;
+  /** Encoded output not yet written to the sink: `#buffer.length` bytes of `#buffer.bytes`. */
+  readonly #buffer: AsciiBuffer;
   readonly #encoder = new TextEncoder();
   readonly #pendingLimit: number;
   readonly #drainAt: number;
-  /** Bytes of `#buffer` in use. */
-  #used = 0;
   /** Text not yet encoded. */
   #pending = "";
   #closed = false;
@@ -116,7 +132,7 @@ export class OutputWriter {
       );
     }
     this.#sink = sink;
-    this.#buffer = new Uint8Array(size);
+    this.#buffer = new AsciiBuffer(new Uint8Array(size));
     this.#pendingLimit = Math.max(1, Math.floor(size / PENDING_FRACTION));
     this.#drainAt = Math.max(1, Math.floor(size / DRAIN_FRACTION));
   }
@@ -140,11 +156,29 @@ export class OutputWriter {
     if (this.#pending.length >= this.#pendingLimit) this.#encodePending();
   }
 
+  /**
+   * Starts a line written as bytes into the returned buffer, after everything written before;
+   * {@linkcode OutputWriter.endLine} ends it. Write nothing else to the writer in between.
+   */
+  beginLine(): AsciiBuffer {
+    if (this.#pending !== "") this.#encodePending();
+    return this.#buffer;
+  }
+
+  /** Ends a line started by {@linkcode OutputWriter.beginLine}. */
+  endLine(): void {
+    const buffer = this.#buffer;
+    buffer.newline();
+    // After the reader has gone, lines are dropped as they end.
+    if (this.#closed) buffer.length = 0;
+    else if (buffer.length >= this.#drainAt) this.#drain();
+  }
+
   /** Writes everything gathered so far to the sink. */
   flush(): void {
     if (this.#closed) return;
     if (this.#pending !== "") this.#encodePending();
-    if (this.#used > 0) this.#drain();
+    if (this.#buffer.length > 0) this.#drain();
   }
 
   /** Flushes, unless the reader has gone. */
@@ -158,9 +192,10 @@ export class OutputWriter {
     this.#pending = "";
     const buffer = this.#buffer;
     for (;;) {
-      const room = this.#used === 0 ? buffer : buffer.subarray(this.#used);
+      const bytes = buffer.bytes;
+      const room = buffer.length === 0 ? bytes : bytes.subarray(buffer.length);
       const { read, written } = this.#encoder.encodeInto(text, room);
-      this.#used += written;
+      buffer.length += written;
       if (read === text.length) break;
       text = text.slice(read);
       try {
@@ -171,7 +206,7 @@ export class OutputWriter {
         throw error;
       }
     }
-    if (this.#used >= this.#drainAt) this.#drain();
+    if (buffer.length >= this.#drainAt) this.#drain();
   }
 
   /**
@@ -183,22 +218,24 @@ export class OutputWriter {
     this.flush();
     this.#writeOut(bytes, bytes.length, (written) => {
       // Keep what was not written (as much as the buffer holds) for the next flush.
-      const rest = bytes.subarray(written, written + this.#buffer.length);
-      this.#buffer.set(rest);
-      this.#used = rest.length;
+      const buffer = this.#buffer;
+      const rest = bytes.subarray(written, written + buffer.bytes.length);
+      buffer.bytes.set(rest);
+      buffer.length = rest.length;
     });
   }
 
   /** Writes the buffer to the sink, continuing partial writes. */
   #drain(): void {
     const buffer = this.#buffer;
-    const used = this.#used;
-    this.#writeOut(buffer, used, (offset) => {
+    const bytes = buffer.bytes;
+    const used = buffer.length;
+    this.#writeOut(bytes, used, (offset) => {
       // Keep what was not written for the next flush.
-      buffer.copyWithin(0, offset, used);
-      this.#used = used - offset;
+      bytes.copyWithin(0, offset, used);
+      buffer.length = used - offset;
     });
-    this.#used = 0;
+    buffer.length = 0;
   }
 
   /**
@@ -221,7 +258,7 @@ export class OutputWriter {
     } catch (error) {
       if (isBrokenPipe(error)) {
         this.#closed = true;
-        this.#used = 0;
+        this.#buffer.length = 0;
         this.#pending = "";
         throw new OutputClosedError({ cause: error });
       }

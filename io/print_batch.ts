@@ -6,6 +6,7 @@
  */
 
 import type { RecordCursor } from "../parsers/capture_format.ts";
+import type { LineOutput } from "../format/ascii.ts";
 import type { Printer } from "../format/printer.ts";
 import type { DecodeOptions } from "../parsers/decode.ts";
 import { decodeCursor } from "./read_capture.ts";
@@ -135,16 +136,17 @@ export class BatchBuilder {
  * ```ts
  * import { BatchBuilder, printBatch } from "./print_batch.ts";
  * import { makePrinter } from "../format/printer.ts";
- * const lines: string[] = [];
+ * import { LineCollector } from "../format/ascii.ts";
+ * const out = new LineCollector();
  * const batch = new BatchBuilder().take();
- * printBatch(batch, makePrinter({ mode: "json", hex: 0, color: false }), (l) => lines.push(l));
- * console.assert(lines.length === 0);
+ * printBatch(batch, makePrinter({ mode: "json", hex: 0, color: false }), out);
+ * console.assert(out.lines.length === 0);
  * ```
  */
 export function printBatch(
   batch: PrintBatch,
   print: Printer,
-  writeLine: (line: string) => void,
+  out: LineOutput,
   options?: DecodeOptions,
 ): void {
   const bytes = batch.bytes;
@@ -172,6 +174,6 @@ export function printBatch(
     cursor.digits = meta[at + 5]!;
     cursor.linkType = meta[at + 6]!;
     cursor.interface = meta[at + 7]!;
-    writeLine(print(decodeCursor(cursor, meta[at + 8]!, options), frame));
+    print(decodeCursor(cursor, meta[at + 8]!, options), frame, out);
   }
 }

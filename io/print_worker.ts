@@ -35,7 +35,6 @@ const scope = globalThis as unknown as WorkerScope;
 const collector = new ByteCollector();
 // A small buffer: text is encoded while it is young, which spares the garbage collector.
 const out = new OutputWriter(collector, { bufferSize: 256 * 1024 });
-const writeLine = (line: string) => out.writeLine(line);
 let printer: Printer | undefined;
 let decoding: DecodeOptions | undefined;
 /** Buffers handed back: text goes into these before new memory is asked for. */
@@ -54,7 +53,7 @@ scope.onmessage = (event) => {
   }
   try {
     collector.reuse(spares.pop());
-    printBatch(request.batch, printer!, writeLine, decoding);
+    printBatch(request.batch, printer!, out, decoding);
     out.flush();
     const output = collector.giveAway();
     const used = request.batch;

@@ -1128,6 +1128,47 @@ Deno.test("OutputWriter keeps unwritten bytes after another write error, for a r
   assert.equal(sink.text(), "0123456789abcdefghij");
 });
 
+Deno.test("OutputWriter keeps lines written as bytes in order with lines given as strings", () => {
+  const sink = new RecordingSink(5);
+  const out = new OutputWriter(sink, { bufferSize: 32 });
+  let expected = "";
+  for (let i = 0; i < 40; i++) {
+    if (i % 3 === 0) {
+      out.writeLine("string " + i);
+      expected += "string " + i + "\n";
+    } else {
+      // Some byte lines are longer than the whole buffer: it grows to hold them.
+      const line = out.beginLine();
+      line.text("bytes ".repeat(i % 7));
+      line.decimal(i * 100_003);
+      out.endLine();
+      expected += "bytes ".repeat(i % 7) + i * 100_003 + "\n";
+    }
+  }
+  out.flush();
+  assert.equal(sink.text(), expected);
+  assert.ok(sink.writes.every((w) => w.length <= 5));
+});
+
+Deno.test("OutputWriter drops lines written as bytes once the reader has gone", () => {
+  let calls = 0;
+  const sink: SyncWriter = {
+    writeSync(): number {
+      calls++;
+      throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+    },
+  };
+  const out = new OutputWriter(sink, { bufferSize: 16 });
+  const writeLine = () => {
+    out.beginLine().text("a line of twenty-four b");
+    out.endLine();
+  };
+  assert.throws(writeLine, OutputClosedError);
+  for (let i = 0; i < 100; i++) writeLine();
+  out.flush();
+  assert.equal(calls, 1);
+});
+
 Deno.test("OutputWriter rejects a buffer too small for one character", () => {
   assert.throws(() => new OutputWriter(new RecordingSink(), { bufferSize: 3 }), RangeError);
   assert.throws(() => new OutputWriter(new RecordingSink(), { bufferSize: 1.5 }), RangeError);

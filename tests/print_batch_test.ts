@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { LineCollector } from "../format/ascii.ts";
 import { makePrinter } from "../format/printer.ts";
 import { BatchBuilder, type PrintBatch, printBatch } from "../io/print_batch.ts";
 import { decodeCursor } from "../io/read_capture.ts";
@@ -20,13 +21,13 @@ function batchesOf(file: Uint8Array, chunk: number): { batches: PrintBatch[]; li
   const parser = new CaptureParser();
   const builder = new BatchBuilder();
   const batches: PrintBatch[] = [];
-  const lines: string[] = [];
+  const lines = new LineCollector();
   let number = 0;
   for (let at = 0; at < file.length; at += chunk) {
     parser.push(file.slice(at, at + chunk));
     while (parser.advance()) {
       number++;
-      lines.push(printer(decodeCursor(parser.cursor, number), () => new Uint8Array(0)));
+      printer(decodeCursor(parser.cursor, number), () => new Uint8Array(0), lines);
       if (!builder.add(parser.cursor, number)) {
         batches.push(builder.take());
         assert.ok(builder.add(parser.cursor, number));
@@ -34,7 +35,7 @@ function batchesOf(file: Uint8Array, chunk: number): { batches: PrintBatch[]; li
     }
     if (builder.count > 0) batches.push(builder.take());
   }
-  return { batches, lines };
+  return { batches, lines: lines.lines };
 }
 
 Deno.test("BatchBuilder carries records stitched across reads into the next read's batch", () => {
@@ -43,9 +44,9 @@ Deno.test("BatchBuilder carries records stitched across reads into the next read
     // Reads shorter than most records, and longer: records straddle reads either way.
     for (const chunk of [200, 1000, 4096]) {
       const { batches, lines } = batchesOf(file, chunk);
-      const printed: string[] = [];
-      for (const batch of batches) printBatch(batch, printer, (line) => printed.push(line));
-      assert.deepEqual(printed, lines, `${name} in reads of ${chunk} bytes`);
+      const printed = new LineCollector();
+      for (const batch of batches) printBatch(batch, printer, printed);
+      assert.deepEqual(printed.lines, lines, `${name} in reads of ${chunk} bytes`);
       const reads = Math.ceil(file.length / chunk);
       assert.ok(batches.length <= reads, `${name}: ${batches.length} batches for ${reads} reads`);
     }
@@ -104,9 +105,9 @@ Deno.test("BatchBuilder.take() copies into an earlier batch's buffers when they 
   const reused = again(first);
   assert.equal(reused.bytes.buffer, bytes);
   assert.equal(reused.meta.buffer, meta);
-  const printed: string[] = [];
-  printBatch(reused, printer, (line) => printed.push(line));
-  assert.deepEqual(printed, lines);
+  const printed = new LineCollector();
+  printBatch(reused, printer, printed);
+  assert.deepEqual(printed.lines, lines);
   // Buffers too small for the batch are left alone.
   const small = { bytes: new Uint8Array(8), meta: new Float64Array(1), count: 0 };
   const fresh = again(small);
