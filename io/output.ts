@@ -30,6 +30,11 @@ const MIN_BUFFER_SIZE = 4;
 const PENDING_FRACTION = 64;
 /** Writes to the sink are made once the buffer is this fraction full. */
 const DRAIN_FRACTION = 2;
+/**
+ * Lines at least this long are encoded one by one rather than joined first: past about 300
+ * characters the copy a join makes costs more than a call to the encoder.
+ */
+const DIRECT_LINE_LENGTH = 320;
 /** A sink that accepts nothing this many times in a row is treated as broken. */
 const MAX_EMPTY_WRITES = 16;
 /** A ByteCollector's first buffer; it doubles as needed. */
@@ -152,8 +157,23 @@ export class OutputWriter implements LineOutput {
   /** Adds `text` and a newline to the output. */
   writeLine(text: string): void {
     if (this.#closed) return;
-    this.#pending += text + "\n";
-    if (this.#pending.length >= this.#pendingLimit) this.#encodePending();
+    if (text.length < DIRECT_LINE_LENGTH) {
+      this.#pending += text + "\n";
+      if (this.#pending.length >= this.#pendingLimit) this.#encodePending();
+      return;
+    }
+    // A long line (a JSON record) is encoded as it is: joined to the pending text, it would be
+    // copied once more when the join is flattened for the encoder.
+    if (this.#pending !== "") this.#encodePending();
+    this.#pending = text;
+    try {
+      this.#encodePending();
+    } catch (error) {
+      // What was not written is kept for the next flush; its line break goes with it.
+      if (!this.#closed) this.#pending += "\n";
+      throw error;
+    }
+    this.#buffer.newline();
   }
 
   /**

@@ -1128,6 +1128,41 @@ Deno.test("OutputWriter keeps unwritten bytes after another write error, for a r
   assert.equal(sink.text(), "0123456789abcdefghij");
 });
 
+Deno.test("OutputWriter keeps long lines, encoded one by one, in order with short ones", () => {
+  for (const bufferSize of [8, 64, 4096]) {
+    const sink = new RecordingSink(7);
+    const out = new OutputWriter(sink, { bufferSize });
+    let expected = "";
+    for (let i = 0; i < 30; i++) {
+      // Lines of 3 to about 1,000 characters, some with characters of two to four bytes.
+      const line = (i % 4 === 0 ? "é€😀" : "json").repeat(i * i) + i;
+      out.writeLine(line);
+      expected += line + "\n";
+    }
+    out.flush();
+    assert.equal(sink.text(), expected, `buffer of ${bufferSize}`);
+    assert.ok(sink.writes.every((w) => w.length <= 7));
+  }
+});
+
+Deno.test("OutputWriter keeps a long line and its line break after a write error", () => {
+  let fail = true;
+  const sink = new RecordingSink();
+  const flaky: SyncWriter = {
+    writeSync(p: Uint8Array): number {
+      if (fail) throw new Error("Resource temporarily unavailable (os error 11)");
+      return sink.writeSync(p);
+    },
+  };
+  const out = new OutputWriter(flaky, { bufferSize: 64 });
+  const long = "x".repeat(500);
+  assert.throws(() => out.writeLine(long), { message: /^Cannot write output: Resource/ });
+  fail = false;
+  out.writeLine("next");
+  out.flush();
+  assert.equal(sink.text(), long + "\nnext\n");
+});
+
 Deno.test("OutputWriter keeps lines written as bytes in order with lines given as strings", () => {
   const sink = new RecordingSink(5);
   const out = new OutputWriter(sink, { bufferSize: 32 });
