@@ -73,7 +73,8 @@ export const EMSGSIZE = 90;
  * @example Name EPERM
  * ```ts
  * import { errnoName } from "./errno.ts";
- * console.assert(errnoName(1) === "EPERM");
+ * import assert from "node:assert/strict";
+ * assert.equal(errnoName(1), "EPERM");
  * ```
  */
 export function errnoName(errno: number): string {

@@ -24,8 +24,9 @@ const STDOUT_FD = 1;
  * @example An empty batch
  * ```ts
  * import { PcapRecordBatch } from "./pcap_records.ts";
+ * import assert from "node:assert/strict";
  * const records = new PcapRecordBatch();
- * console.assert(records.count === 0 && records.capacity === 1024);
+ * assert.ok(records.count === 0 && records.capacity === 1024);
  * ```
  */
 export class PcapRecordBatch {

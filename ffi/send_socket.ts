@@ -70,8 +70,9 @@ export interface SendStats {
  * @example Report it in one line
  * ```ts
  * import { SendSetupError } from "./send_socket.ts";
+ * import assert from "node:assert/strict";
  * const error = new SendSetupError("No such interface: veth9 (known: lo, veth0)");
- * console.assert(error.name === "SendSetupError");
+ * assert.equal(error.name, "SendSetupError");
  * ```
  */
 export class SendSetupError extends Error {

@@ -28,12 +28,13 @@ const decoder = new TextDecoder();
  * @example Write a line
  * ```ts
  * import { AsciiBuffer } from "./ascii.ts";
+ * import assert from "node:assert/strict";
  * const out = new AsciiBuffer();
  * out.text("win ");
  * out.decimal(65535);
  * out.text(", seq ");
  * out.decimal(4082233688);
- * console.assert(out.toString() === "win 65535, seq 4082233688");
+ * assert.equal(out.toString(), "win 65535, seq 4082233688");
  * ```
  */
 export class AsciiBuffer {
@@ -143,11 +144,12 @@ export interface LineOutput {
  * @example Collect a line written as bytes and one given as a string
  * ```ts
  * import { LineCollector } from "./ascii.ts";
+ * import assert from "node:assert/strict";
  * const lines = new LineCollector();
  * lines.beginLine().text("first");
  * lines.endLine();
  * lines.writeLine("second");
- * console.assert(lines.lines.join("|") === "first|second");
+ * assert.equal(lines.lines.join("|"), "first|second");
  * ```
  */
 export class LineCollector implements LineOutput {

@@ -27,8 +27,9 @@ const HEX_BYTE_SPACE: readonly string[] = HEX_BYTE.map((hex) => hex + " ");
  * @example Dump a few bytes
  * ```ts
  * import { formatHex } from "./hex.ts";
+ * import assert from "node:assert/strict";
  * const dump = formatHex(new Uint8Array([0x45, 0x00, 0x00, 0x3c, 0x41, 0x0a]));
- * console.assert(dump === "0000  45 00 00 3c 41 0a" + " ".repeat(32) + "E..<A.");
+ * assert.equal(dump, "0000  45 00 00 3c 41 0a" + " ".repeat(32) + "E..<A.");
  * ```
  */
 export function formatHex(data: Uint8Array): string {

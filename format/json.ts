@@ -51,6 +51,7 @@ function escapeNonAscii(json: string): string {
  * @example A packet with raw bytes attached
  * ```ts
  * import { formatJson } from "./json.ts";
+ * import assert from "node:assert/strict";
  * const line = formatJson({
  *   frame: { number: 1, time: "1700000000.000001", length: 1, captured: 1, linkType: 1 },
  *   layers: [],
@@ -58,8 +59,8 @@ function escapeNonAscii(json: string): string {
  *   error: { layer: "ethernet", reason: "header needs 14 bytes, 1 captured", offset: 0 },
  *   data: new Uint8Array([0x1b]),
  * } as import("../parsers/types.ts").CapturedPacket);
- * console.assert(line.startsWith('{"frame":{"number":1,'));
- * console.assert(!line.includes('"data"'));
+ * assert.ok(line.startsWith('{"frame":{"number":1,'));
+ * assert.ok(!line.includes('"data"'));
  * ```
  */
 export function formatJson(pkt: PacketRecord): string {

@@ -35,8 +35,9 @@ export type Printer = (pkt: PacketRecord, frame: () => Uint8Array, out: LineOutp
  * @example Summaries skip the checksums
  * ```ts
  * import { decodeOptions } from "./printer.ts";
- * console.assert(decodeOptions({ mode: "summary", hex: 0, color: false }).checksums === false);
- * console.assert(decodeOptions({ mode: "json", hex: 0, color: false }).checksums === true);
+ * import assert from "node:assert/strict";
+ * assert.equal(decodeOptions({ mode: "summary", hex: 0, color: false }).checksums, false);
+ * assert.equal(decodeOptions({ mode: "json", hex: 0, color: false }).checksums, true);
  * ```
  */
 export function decodeOptions(options: PrintOptions): DecodeOptions {
@@ -52,12 +53,13 @@ export function decodeOptions(options: PrintOptions): DecodeOptions {
  * import { makePrinter } from "./printer.ts";
  * import { LineCollector } from "./ascii.ts";
  * import { decodePacket } from "../parsers/decode.ts";
+ * import assert from "node:assert/strict";
  * const print = makePrinter({ mode: "summary", hex: 1, color: false });
  * const frame = new Uint8Array(60);
  * const out = new LineCollector();
  * print(decodePacket(frame, 1), () => frame, out);
- * console.assert(out.lines[0]!.startsWith("0.000000 "));
- * console.assert(out.lines[1]!.startsWith("0000  00 00 00 00"));
+ * assert.ok(out.lines[0]!.startsWith("0.000000 "));
+ * assert.ok(out.lines[1]!.startsWith("0000  00 00 00 00"));
  * ```
  */
 export function makePrinter(options: PrintOptions): Printer {

@@ -667,6 +667,7 @@ function linkSummary(pkt: PacketRecord, color: boolean): string {
  * @example A TCP SYN
  * ```ts
  * import { formatSummary } from "./summary.ts";
+ * import assert from "node:assert/strict";
  * const line = formatSummary({
  *   frame: { number: 1, time: "1700000000.123456", length: 58, captured: 58, linkType: 1 },
  *   layers: [
@@ -685,7 +686,7 @@ function linkSummary(pkt: PacketRecord, color: boolean): string {
  *   ],
  *   truncated: false,
  * });
- * console.assert(line === "1700000000.123456 IP 10.0.0.1.40000 > 10.0.0.2.80: Flags [S], " +
+ * assert.ok(line === "1700000000.123456 IP 10.0.0.1.40000 > 10.0.0.2.80: Flags [S], " +
  *   "seq 1, win 65535, options [mss 1460], length 0");
  * ```
  */

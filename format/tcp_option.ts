@@ -48,8 +48,9 @@ const TCP_OPTION_NAMES: ReadonlyMap<number, string> = new Map([
  * @example Known and unknown options
  * ```ts
  * import { tcpOptionText } from "./tcp_option.ts";
- * console.assert(tcpOptionText({ kind: 8, length: 10, tsval: 1, tsecr: 0 }) === "TS val 1 ecr 0");
- * console.assert(tcpOptionText({ kind: 99, length: 4, data: "0102" }) === "unknown-99 0x0102");
+ * import assert from "node:assert/strict";
+ * assert.equal(tcpOptionText({ kind: 8, length: 10, tsval: 1, tsecr: 0 }), "TS val 1 ecr 0");
+ * assert.equal(tcpOptionText({ kind: 99, length: 4, data: "0102" }), "unknown-99 0x0102");
  * ```
  */
 export function tcpOptionText(option: TcpOption): string {
@@ -68,11 +69,12 @@ const scratch = new AsciiBuffer();
  * ```ts
  * import { writeTcpOption } from "./tcp_option.ts";
  * import { AsciiBuffer } from "./ascii.ts";
+ * import assert from "node:assert/strict";
  * const out = new AsciiBuffer();
  * writeTcpOption(out, { kind: 2, length: 4, mss: 1460 });
  * out.text(",");
  * writeTcpOption(out, { kind: 5, length: 10, blocks: [[1, 4000000000]] });
- * console.assert(out.toString() === "mss 1460,sack 1 {1:4000000000}");
+ * assert.equal(out.toString(), "mss 1460,sack 1 {1:4000000000}");
  * ```
  */
 export function writeTcpOption(out: AsciiBuffer, option: TcpOption): void {

@@ -43,8 +43,9 @@ export const SAFE_CHAR: readonly string[] = Array.from(
  * @example Escape a control sequence
  * ```ts
  * import { safeText } from "./text.ts";
- * console.assert(safeText("ok\x1b[2Jbye\u009b") === "ok.[2Jbye.");
- * console.assert(safeText("10.0.0.1") === "10.0.0.1");
+ * import assert from "node:assert/strict";
+ * assert.equal(safeText("ok\x1b[2Jbye\u009b"), "ok.[2Jbye.");
+ * assert.equal(safeText("10.0.0.1"), "10.0.0.1");
  * ```
  */
 export function safeText(text: string): string {
@@ -79,9 +80,10 @@ const LOW_DIGITS_1 = 10;
  * @example A TCP sequence number
  * ```ts
  * import { uint32Text } from "./text.ts";
- * console.assert(uint32Text(4082233688) === "4082233688");
- * console.assert(uint32Text(4000000001) === "4000000001");
- * console.assert(uint32Text(7) === "7");
+ * import assert from "node:assert/strict";
+ * assert.equal(uint32Text(4082233688), "4082233688");
+ * assert.equal(uint32Text(4000000001), "4000000001");
+ * assert.equal(uint32Text(7), "7");
  * ```
  */
 export function uint32Text(value: number): string {
@@ -107,8 +109,9 @@ export function uint32Text(value: number): string {
  * @example An EtherType and a checksum
  * ```ts
  * import { hexNumber } from "./text.ts";
- * console.assert(hexNumber(0x800, 4) === "0x0800");
- * console.assert(hexNumber(0xac3, 4) === "0x0ac3");
+ * import assert from "node:assert/strict";
+ * assert.equal(hexNumber(0x800, 4), "0x0800");
+ * assert.equal(hexNumber(0xac3, 4), "0x0ac3");
  * ```
  */
 export function hexNumber(value: number, digits: number): string {
@@ -133,7 +136,8 @@ const STYLE_FORMATS: Readonly<Record<Style, Parameters<typeof styleText>[0]>> = 
  * @example Colour an address
  * ```ts
  * import { paint } from "./text.ts";
- * console.assert(paint("address", "10.0.0.1") === "\x1b[36m10.0.0.1\x1b[39m");
+ * import assert from "node:assert/strict";
+ * assert.equal(paint("address", "10.0.0.1"), "\x1b[36m10.0.0.1\x1b[39m");
  * ```
  */
 export function paint(style: Style, text: string): string {

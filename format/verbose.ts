@@ -377,6 +377,7 @@ function frameLine(pkt: PacketRecord, color: boolean): string {
  * @example A UDP datagram
  * ```ts
  * import { formatVerbose } from "./verbose.ts";
+ * import assert from "node:assert/strict";
  * const text = formatVerbose({
  *   frame: { number: 1, time: "1700000000.000001", length: 62, captured: 62, linkType: 101 },
  *   layers: [
@@ -390,7 +391,7 @@ function frameLine(pkt: PacketRecord, color: boolean): string {
  *   ],
  *   truncated: false,
  * });
- * console.assert(text.split("\n")[2] === "udp sport=5353 dport=53 len=28 cksum=0x0000 (unverified)");
+ * assert.equal(text.split("\n")[2], "udp sport=5353 dport=53 len=28 cksum=0x0000 (unverified)");
  * ```
  */
 export function formatVerbose(pkt: PacketRecord, options?: FormatOptions): string {

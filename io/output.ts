@@ -74,20 +74,22 @@ function isBrokenPipe(error: unknown): boolean {
  * @example Write lines to a sink
  * ```ts
  * import { OutputWriter } from "./output.ts";
+ * import assert from "node:assert/strict";
  * const chunks: Uint8Array[] = [];
  * const sink = { writeSync: (p: Uint8Array) => (chunks.push(p.slice()), p.length) };
  * const out = new OutputWriter(sink);
  * out.writeLine("first");
  * out.write("second");
  * out.write("\n");
- * console.assert(chunks.length === 0);
+ * assert.equal(chunks.length, 0);
  * out.flush();
- * console.assert(new TextDecoder().decode(chunks[0]) === "first\nsecond\n");
+ * assert.equal(new TextDecoder().decode(chunks[0]), "first\nsecond\n");
  * ```
  *
  * @example Write a line as bytes, after one given as a string
  * ```ts
  * import { OutputWriter } from "./output.ts";
+ * import assert from "node:assert/strict";
  * const chunks: Uint8Array[] = [];
  * const sink = { writeSync: (p: Uint8Array) => (chunks.push(p.slice()), p.length) };
  * const out = new OutputWriter(sink);
@@ -95,12 +97,13 @@ function isBrokenPipe(error: unknown): boolean {
  * out.beginLine().decimal(4082233688);
  * out.endLine();
  * out.flush();
- * console.assert(new TextDecoder().decode(chunks[0]) === "seq\n4082233688\n");
+ * assert.equal(new TextDecoder().decode(chunks[0]), "seq\n4082233688\n");
  * ```
  *
  * @example Stop quietly when the reader goes away
  * ```ts
  * import { OutputClosedError, OutputWriter } from "./output.ts";
+ * import assert from "node:assert/strict";
  * const sink = {
  *   writeSync(_p: Uint8Array): number {
  *     throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
@@ -111,9 +114,9 @@ function isBrokenPipe(error: unknown): boolean {
  * try {
  *   out.flush();
  * } catch (error) {
- *   console.assert(error instanceof OutputClosedError);
+ *   assert.ok(error instanceof OutputClosedError);
  * }
- * console.assert(out.closed);
+ * assert.ok(out.closed);
  * out.flush();
  * ```
  */

@@ -18,10 +18,11 @@ const MIN_SLEEP_MS = 1;
  * @example Ten packets a second
  * ```ts
  * import { Pacer } from "./pacer.ts";
+ * import assert from "node:assert/strict";
  * const pacer = new Pacer();
  * const start = performance.now();
  * for (let i = 0; i < 3; i++) await pacer.until(Pacer.rateDue(i, 10));
- * console.assert(performance.now() - start >= 190);
+ * assert.ok(performance.now() - start >= 190);
  * ```
  */
 export class Pacer {

@@ -137,10 +137,11 @@ export class BatchBuilder {
  * import { BatchBuilder, printBatch } from "./print_batch.ts";
  * import { makePrinter } from "../format/printer.ts";
  * import { LineCollector } from "../format/ascii.ts";
+ * import assert from "node:assert/strict";
  * const out = new LineCollector();
  * const batch = new BatchBuilder().take();
  * printBatch(batch, makePrinter({ mode: "json", hex: 0, color: false }), out);
- * console.assert(out.lines.length === 0);
+ * assert.equal(out.lines.length, 0);
  * ```
  */
 export function printBatch(

@@ -32,11 +32,12 @@ export interface ReadCaptureOptions {
  * @example Decode a record by hand
  * ```ts
  * import { decodeRecord } from "./read_capture.ts";
+ * import assert from "node:assert/strict";
  * const pkt = decodeRecord({
  *   linkType: 101, seconds: 1700000000, nanos: 5000, digits: 6, length: 1,
  *   data: new Uint8Array([0x45]),
  * }, 1);
- * console.assert(pkt.frame.time === "1700000000.000005" && pkt.truncated);
+ * assert.ok(pkt.frame.time === "1700000000.000005" && pkt.truncated);
  * ```
  */
 export function decodeRecord(record: CaptureRecord, number: number): CapturedPacket {
@@ -68,12 +69,13 @@ export function decodeRecord(record: CaptureRecord, number: number): CapturedPac
  * import { decodeCursor } from "./read_capture.ts";
  * import { CaptureParser } from "../parsers/capture_format.ts";
  * import { pcapFileHeader, pcapRecordHeader } from "../parsers/pcap_write.ts";
+ * import assert from "node:assert/strict";
  * const parser = new CaptureParser();
  * parser.push(pcapFileHeader(101, 65535, false));
  * parser.push(pcapRecordHeader(1700000000, 0, 1, 1));
  * parser.push(new Uint8Array([0x45]));
  * let number = 0;
- * while (parser.advance()) console.assert(decodeCursor(parser.cursor, ++number).truncated);
+ * while (parser.advance()) assert.ok(decodeCursor(parser.cursor, ++number).truncated);
  * ```
  */
 export function decodeCursor(
@@ -101,13 +103,14 @@ export function decodeCursor(
  * @example Count the packets of a capture
  * ```ts
  * import { readCaptureBatches } from "./read_capture.ts";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array([0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
  *   0, 0, 4, 0, 101, 0, 0, 0]);
  * let packets = 0;
  * for await (const batch of readCaptureBatches(ReadableStream.from([bytes]))) {
  *   packets += batch.length;
  * }
- * console.assert(packets === 0);
+ * assert.equal(packets, 0);
  * ```
  */
 export async function* readCaptureBatches(

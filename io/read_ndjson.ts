@@ -39,10 +39,11 @@ async function openStream(
  * @example Two records from a stream
  * ```ts
  * import { readNdjson } from "./read_ndjson.ts";
+ * import assert from "node:assert/strict";
  * const text = '{"layers":[]}\n\n{"layers":[{"type":"ipv4"}]}\n';
  * const stream = ReadableStream.from([new TextEncoder().encode(text)]);
  * const lines = await Array.fromAsync(readNdjson(stream));
- * console.assert(lines.length === 2 && lines[1]?.line === 3);
+ * assert.ok(lines.length === 2 && lines[1]?.line === 3);
  * ```
  */
 export async function* readNdjson(

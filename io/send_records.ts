@@ -62,8 +62,9 @@ export interface SendRecordsResult {
  * @example A build error
  * ```ts
  * import { atLine } from "./send_records.ts";
+ * import assert from "node:assert/strict";
  * const error = atLine(new Error("Cannot build packet: layer 1 (ipv4): needs dst"), 3);
- * console.assert(error.message === "Cannot build packet from line 3: layer 1 (ipv4): needs dst");
+ * assert.equal(error.message, "Cannot build packet from line 3: layer 1 (ipv4): needs dst");
  * ```
  */
 export function atLine(error: unknown, line: number): Error {
@@ -83,6 +84,7 @@ export function atLine(error: unknown, line: number): Error {
  * @example A UDP datagram split for a 1500-byte MTU
  * ```ts
  * import { buildRecord } from "./send_records.ts";
+ * import assert from "node:assert/strict";
  * const built = buildRecord({
  *   line: 1,
  *   value: {
@@ -90,7 +92,7 @@ export function atLine(error: unknown, line: number): Error {
  *     payload: "00".repeat(2000),
  *   },
  * }, 1500);
- * console.assert(built.packets.length === 2 && built.linkType === 101);
+ * assert.ok(built.packets.length === 2 && built.linkType === 101);
  * ```
  */
 export function buildRecord(record: NdjsonLine, mtu?: number): BuiltRecord {
@@ -131,10 +133,11 @@ function aborted(signal: AbortSignal | undefined): boolean {
  * @example Print the length of each packet instead of sending it
  * ```ts
  * import { sendRecords } from "./send_records.ts";
+ * import assert from "node:assert/strict";
  * const record = { layers: [{ type: "ipv4", src: "10.0.0.1", dst: "10.0.0.2", protocol: 59 }] };
  * const lengths: number[] = [];
  * await sendRecords([{ line: 1, value: record }], { count: 3 }, (p) => lengths.push(p.length));
- * console.assert(lengths.join() === "20,20,20");
+ * assert.equal(lengths.join(), "20,20,20");
  * ```
  */
 export async function sendRecords(

@@ -45,7 +45,8 @@ export const IPV6_ADDRESS_LENGTH = 16;
  * @example Format one byte
  * ```ts
  * import { hexByte } from "./address.ts";
- * console.assert(hexByte(0x0a) === "0a");
+ * import assert from "node:assert/strict";
+ * assert.equal(hexByte(0x0a), "0a");
  * ```
  */
 export function hexByte(value: number): string {
@@ -58,8 +59,9 @@ export function hexByte(value: number): string {
  * @example Hex of three bytes
  * ```ts
  * import { hexBytes } from "./address.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array([0xde, 0xad, 0x01]).buffer);
- * console.assert(hexBytes(view, 0, 3) === "dead01");
+ * assert.equal(hexBytes(view, 0, 3), "dead01");
  * ```
  */
 export function hexBytes(view: DataView, offset: number, length: number): string {
@@ -74,8 +76,9 @@ export function hexBytes(view: DataView, offset: number, length: number): string
  * @example Format a MAC address
  * ```ts
  * import { macText } from "./address.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array([2, 0, 0, 0, 0x99, 1]).buffer);
- * console.assert(macText(view, 0) === "02:00:00:00:99:01");
+ * assert.equal(macText(view, 0), "02:00:00:00:99:01");
  * ```
  */
 export function macText(view: DataView, offset: number): string {
@@ -111,8 +114,9 @@ function formatMac(view: DataView, offset: number): string {
  * @example A 4-byte hardware address
  * ```ts
  * import { linkAddressText } from "./address.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array([1, 2, 3, 4]).buffer);
- * console.assert(linkAddressText(view, 0, 4) === "01:02:03:04");
+ * assert.equal(linkAddressText(view, 0, 4), "01:02:03:04");
  * ```
  */
 export function linkAddressText(view: DataView, offset: number, length: number): string {
@@ -131,8 +135,9 @@ export function linkAddressText(view: DataView, offset: number, length: number):
  * @example Format an IPv4 address
  * ```ts
  * import { ipv4Text } from "./address.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array([10, 99, 0, 1]).buffer);
- * console.assert(ipv4Text(view, 0) === "10.99.0.1");
+ * assert.equal(ipv4Text(view, 0), "10.99.0.1");
  * ```
  */
 export function ipv4Text(view: DataView, offset: number): string {
@@ -163,9 +168,10 @@ function formatIpv4(view: DataView, offset: number): string {
  * @example Compress the longest zero run
  * ```ts
  * import { ipv6Text } from "./address.ts";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array(16);
  * bytes[0] = 0xfd; bytes[15] = 1;
- * console.assert(ipv6Text(new DataView(bytes.buffer), 0) === "fd00::1");
+ * assert.equal(ipv6Text(new DataView(bytes.buffer), 0), "fd00::1");
  * ```
  */
 export function ipv6Text(view: DataView, offset: number): string {

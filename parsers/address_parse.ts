@@ -24,8 +24,9 @@ const GROUP_BYTES = 2;
  * @example Parse three bytes
  * ```ts
  * import { parseHex } from "./address_parse.ts";
- * console.assert(parseHex("DEad01")?.join() === "222,173,1");
- * console.assert(parseHex("abc") === undefined);
+ * import assert from "node:assert/strict";
+ * assert.equal(parseHex("DEad01")?.join(), "222,173,1");
+ * assert.equal(parseHex("abc"), undefined);
  * ```
  */
 export function parseHex(text: string): Uint8Array | undefined {
@@ -44,8 +45,9 @@ export function parseHex(text: string): Uint8Array | undefined {
  * @example A 4-byte hardware address
  * ```ts
  * import { parseLinkAddress } from "./address_parse.ts";
- * console.assert(parseLinkAddress("01:02:03:04")?.length === 4);
- * console.assert(parseLinkAddress("1:2") === undefined);
+ * import assert from "node:assert/strict";
+ * assert.equal(parseLinkAddress("01:02:03:04")?.length, 4);
+ * assert.equal(parseLinkAddress("1:2"), undefined);
  * ```
  */
 export function parseLinkAddress(text: string): Uint8Array | undefined {
@@ -61,8 +63,9 @@ export function parseLinkAddress(text: string): Uint8Array | undefined {
  * @example Parse a MAC address
  * ```ts
  * import { parseMac } from "./address_parse.ts";
- * console.assert(parseMac("ff:ff:ff:ff:ff:ff")?.every((b) => b === 255));
- * console.assert(parseMac("ff:ff") === undefined);
+ * import assert from "node:assert/strict";
+ * assert.ok(parseMac("ff:ff:ff:ff:ff:ff")?.every((b) => b === 255));
+ * assert.equal(parseMac("ff:ff"), undefined);
  * ```
  */
 export function parseMac(text: string): Uint8Array | undefined {
@@ -77,8 +80,9 @@ export function parseMac(text: string): Uint8Array | undefined {
  * @example Parse an address
  * ```ts
  * import { parseIpv4 } from "./address_parse.ts";
- * console.assert(parseIpv4("10.99.0.1")?.join(".") === "10.99.0.1");
- * console.assert(parseIpv4("10.099.0.1") === undefined);
+ * import assert from "node:assert/strict";
+ * assert.equal(parseIpv4("10.99.0.1")?.join("."), "10.99.0.1");
+ * assert.equal(parseIpv4("10.099.0.1"), undefined);
  * ```
  */
 export function parseIpv4(text: string): Uint8Array | undefined {
@@ -119,9 +123,10 @@ function groupsOf(text: string, allowIpv4Tail: boolean): number[] | undefined {
  * @example Parse compressed forms
  * ```ts
  * import { parseIpv6 } from "./address_parse.ts";
- * console.assert(parseIpv6("fd00:99::2")?.[15] === 2);
- * console.assert(parseIpv6("::ffff:10.0.0.1")?.[12] === 10);
- * console.assert(parseIpv6("1::2::3") === undefined);
+ * import assert from "node:assert/strict";
+ * assert.equal(parseIpv6("fd00:99::2")?.[15], 2);
+ * assert.equal(parseIpv6("::ffff:10.0.0.1")?.[12], 10);
+ * assert.equal(parseIpv6("1::2::3"), undefined);
  * ```
  */
 export function parseIpv6(text: string): Uint8Array | undefined {

@@ -45,10 +45,11 @@ function protocolAddressText(view: DataView, offset: number, size: number): stri
  * @example Decode a request
  * ```ts
  * import { decodeArp } from "./arp.ts";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array([0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 10, 0, 0, 1,
  *   0, 0, 0, 0, 0, 0, 10, 0, 0, 2]);
  * const arp = decodeArp(new DataView(bytes.buffer), 0, bytes.length);
- * console.assert("targetIp" in arp && arp.targetIp === "10.0.0.2");
+ * assert.equal("targetIp" in arp && arp.targetIp, "10.0.0.2");
  * ```
  */
 export function decodeArp(view: DataView, offset: number, end: number): ArpLayer | PartialLayer {

@@ -100,8 +100,9 @@ const encoder = new TextEncoder();
  * @example Layers starting at IPv6
  * ```ts
  * import { linkTypeOf } from "./build.ts";
- * console.assert(linkTypeOf([{ type: "ipv6" }]) === 101);
- * console.assert(linkTypeOf([{ type: "ethernet" }]) === 1);
+ * import assert from "node:assert/strict";
+ * assert.equal(linkTypeOf([{ type: "ipv6" }]), 101);
+ * assert.equal(linkTypeOf([{ type: "ethernet" }]), 1);
  * ```
  */
 export function linkTypeOf(layers: readonly { type: string }[], linkType?: number): number {
@@ -127,8 +128,9 @@ export function linkTypeOf(layers: readonly { type: string }[], linkType?: numbe
  * @example Text and hex
  * ```ts
  * import { payloadBytes } from "./build.ts";
- * console.assert(payloadBytes({ text: "hi" }).join() === "104,105");
- * console.assert(payloadBytes("6869").join() === "104,105");
+ * import assert from "node:assert/strict";
+ * assert.equal(payloadBytes({ text: "hi" }).join(), "104,105");
+ * assert.equal(payloadBytes("6869").join(), "104,105");
  * ```
  */
 export function payloadBytes(payload: unknown): Uint8Array {
@@ -255,11 +257,12 @@ function plan(
  * @example A TCP SYN to port 80
  * ```ts
  * import { buildPacket } from "./build.ts";
+ * import assert from "node:assert/strict";
  * const bytes = buildPacket([
  *   { type: "ipv4", src: "10.0.0.1", dst: "10.0.0.2" },
  *   { type: "tcp", srcPort: 40000, dstPort: 80, options: [{ kind: 2, mss: 1460 }] },
  * ]);
- * console.assert(bytes.length === 44 && bytes[9] === 6 && bytes[33] === 0x02);
+ * assert.ok(bytes.length === 44 && bytes[9] === 6 && bytes[33] === 0x02);
  * ```
  */
 export function buildPacket(
@@ -310,10 +313,11 @@ export function buildPacket(
  * ```ts
  * import { encodePacket } from "./build.ts";
  * import { decodePacket } from "./decode.ts";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array([0x45, 0, 0, 20, 0, 1, 0x40, 0, 64, 59, 0x26, 0xac, 10, 0, 0, 1,
  *   10, 0, 0, 2]);
  * const again = encodePacket(decodePacket(bytes, 101));
- * console.assert(again.join() === bytes.join());
+ * assert.equal(again.join(), bytes.join());
  * ```
  */
 export function encodePacket(record: PacketSpec | Record<string, unknown>): Uint8Array {

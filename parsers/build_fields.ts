@@ -15,8 +15,9 @@ import { parseHex, parseIpv4, parseIpv6, parseLinkAddress, parseMac } from "./ad
  * @example Tell a record's mistake from other failures
  * ```ts
  * import { BuildError } from "./build_fields.ts";
+ * import assert from "node:assert/strict";
  * const error = new BuildError("layer 1 (udp): needs dstPort");
- * console.assert(error.message === "Cannot build packet: layer 1 (udp): needs dstPort");
+ * assert.equal(error.message, "Cannot build packet: layer 1 (udp): needs dstPort");
  * ```
  */
 export class BuildError extends Error {
@@ -37,7 +38,8 @@ export class BuildError extends Error {
  * @example A 13-bit field
  * ```ts
  * import { maxOf } from "./build_fields.ts";
- * console.assert(maxOf(13) === 8191);
+ * import assert from "node:assert/strict";
+ * assert.equal(maxOf(13), 8191);
  * ```
  */
 export function maxOf(bits: number): number {
@@ -56,7 +58,8 @@ function quote(value: unknown): string {
  * @example Objects and not
  * ```ts
  * import { isObject } from "./build_fields.ts";
- * console.assert(isObject({ type: "udp" }) && !isObject([]) && !isObject(null));
+ * import assert from "node:assert/strict";
+ * assert.ok(isObject({ type: "udp" }) && !isObject([]) && !isObject(null));
  * ```
  */
 export function isObject(value: unknown): value is Record<string, unknown> {
@@ -70,12 +73,13 @@ export function isObject(value: unknown): value is Record<string, unknown> {
  * @example Read a TTL with its default, and refuse a misspelt field
  * ```ts
  * import { BuildError, LayerFields } from "./build_fields.ts";
+ * import assert from "node:assert/strict";
  * const fields = new LayerFields({ type: "ipv4", ttl: 5, dts: "10.0.0.1" }, "layer 1 (ipv4)");
- * console.assert(fields.uint("ttl", 8, 64) === 5);
+ * assert.equal(fields.uint("ttl", 8, 64), 5);
  * try {
  *   fields.finish();
  * } catch (error) {
- *   console.assert(error instanceof BuildError && error.message.includes('"dts"'));
+ *   assert.ok(error instanceof BuildError && error.message.includes('"dts"'));
  * }
  * ```
  */

@@ -12,8 +12,9 @@
  * @example Sum of two words
  * ```ts
  * import { onesComplementSum } from "./checksum.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array([0x00, 0x01, 0xf2, 0x03]).buffer);
- * console.assert(onesComplementSum(view, 0, 4) === 0xf204);
+ * assert.equal(onesComplementSum(view, 0, 4), 0xf204);
  * ```
  */
 export function onesComplementSum(view: DataView, start: number, end: number, initial = 0): number {
@@ -37,7 +38,8 @@ export function onesComplementSum(view: DataView, start: number, end: number, in
  * @example Fold a carry
  * ```ts
  * import { foldChecksum } from "./checksum.ts";
- * console.assert(foldChecksum(0x1fffe) === 0xffff);
+ * import assert from "node:assert/strict";
+ * assert.equal(foldChecksum(0x1fffe), 0xffff);
  * ```
  */
 export function foldChecksum(sum: number): number {
@@ -51,7 +53,8 @@ export function foldChecksum(sum: number): number {
  * @example Complement of a folded sum
  * ```ts
  * import { internetChecksum } from "./checksum.ts";
- * console.assert(internetChecksum(0xf204) === 0x0dfb);
+ * import assert from "node:assert/strict";
+ * assert.equal(internetChecksum(0xf204), 0x0dfb);
  * ```
  */
 export function internetChecksum(sum: number): number {
@@ -64,7 +67,8 @@ export function internetChecksum(sum: number): number {
  * @example A verifying sum
  * ```ts
  * import { checksumVerifies } from "./checksum.ts";
- * console.assert(checksumVerifies(0xf204 + 0x0dfb));
+ * import assert from "node:assert/strict";
+ * assert.ok(checksumVerifies(0xf204 + 0x0dfb));
  * ```
  */
 export function checksumVerifies(sum: number): boolean {
@@ -78,8 +82,9 @@ export function checksumVerifies(sum: number): boolean {
  * @example Pseudo-header sum
  * ```ts
  * import { ipv4PseudoHeaderSum } from "./checksum.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array([10, 0, 0, 1, 10, 0, 0, 2]).buffer);
- * console.assert(ipv4PseudoHeaderSum(view, 0, 4, 17, 8) === 0x0a00 + 1 + 0x0a00 + 2 + 17 + 8);
+ * assert.equal(ipv4PseudoHeaderSum(view, 0, 4, 17, 8), 0x0a00 + 1 + 0x0a00 + 2 + 17 + 8);
  * ```
  */
 export function ipv4PseudoHeaderSum(
@@ -100,8 +105,9 @@ export function ipv4PseudoHeaderSum(
  * @example Pseudo-header sum of all-zero addresses
  * ```ts
  * import { ipv6PseudoHeaderSum } from "./checksum.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array(32).buffer);
- * console.assert(ipv6PseudoHeaderSum(view, 0, 16, 58, 8) === 58 + 8);
+ * assert.equal(ipv6PseudoHeaderSum(view, 0, 16, 58, 8), 58 + 8);
  * ```
  */
 export function ipv6PseudoHeaderSum(

@@ -332,10 +332,11 @@ function rawIp(w: Walk, offset: number, end: number, limit: number, expected: nu
  * @example Decode a raw IPv4 header with nothing after it
  * ```ts
  * import { decodeFrame } from "./decode.ts";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array([0x45, 0, 0, 20, 0, 1, 0x40, 0, 64, 59, 0, 0, 10, 0, 0, 1,
  *   10, 0, 0, 2]);
  * const result = decodeFrame(new DataView(bytes.buffer), 0, 20, 20, 101);
- * console.assert(result.layers[0]?.type === "ipv4" && !result.truncated);
+ * assert.ok(result.layers[0]?.type === "ipv4" && !result.truncated);
  * ```
  */
 export function decodeFrame(
@@ -428,11 +429,12 @@ export function decodeFrame(
  * @example Decode an Ethernet frame carrying ARP
  * ```ts
  * import { decodePacket } from "./decode.ts";
+ * import assert from "node:assert/strict";
  * const frame = new Uint8Array(42);
  * frame.fill(0xff, 0, 6);
  * frame.set([0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1], 12);
  * const pkt = decodePacket(frame, 1, { number: 7 });
- * console.assert(pkt.frame.number === 7 && pkt.layers[1]?.type === "arp");
+ * assert.ok(pkt.frame.number === 7 && pkt.layers[1]?.type === "arp");
  * ```
  */
 export function decodePacket(
@@ -461,9 +463,10 @@ export function decodePacket(
  * @example Decode the second of two frames in one buffer
  * ```ts
  * import { decodeAt } from "./decode.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array(120).buffer);
  * const pkt = decodeAt(view, 60, { number: 2, time: "0.000000", length: 60, captured: 60, linkType: 1 });
- * console.assert(pkt.layers[0]?.type === "ethernet");
+ * assert.equal(pkt.layers[0]?.type, "ethernet");
  * ```
  */
 export function decodeAt(
@@ -486,8 +489,9 @@ export function decodeAt(
  * ```ts
  * import { linkHeaderLength } from "./decode.ts";
  * import type { Layer } from "./types.ts";
+ * import assert from "node:assert/strict";
  * const layers = [{ type: "ethernet" }, { type: "vlan" }, { type: "ipv4" }] as Layer[];
- * console.assert(linkHeaderLength(layers) === 18);
+ * assert.equal(linkHeaderLength(layers), 18);
  * ```
  */
 export function linkHeaderLength(layers: readonly Layer[], end: number = layers.length): number {

@@ -12,8 +12,9 @@ import type { DecodeError, LayerType, PartialLayer } from "./types.ts";
  * @example A header too short for its own length field
  * ```ts
  * import { decodeError } from "./decode_error.ts";
+ * import assert from "node:assert/strict";
  * const error = decodeError("ipv4", "header length 16 is below the minimum 20", 14);
- * console.assert(error.type === "error");
+ * assert.equal(error.type, "error");
  * ```
  */
 export function decodeError(
@@ -41,13 +42,14 @@ export type FieldSpec = readonly [name: string, end: number, read: FieldReader];
  * @example Ports of a TCP header cut after 4 bytes
  * ```ts
  * import { partialLayer } from "./decode_error.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array([0, 80, 1, 187]).buffer);
  * const layer = partialLayer("tcp", [
  *   ["srcPort", 2, (v, o) => v.getUint16(o)],
  *   ["dstPort", 4, (v, o) => v.getUint16(o + 2)],
  *   ["seq", 8, (v, o) => v.getUint32(o + 4)],
  * ], view, 0, 4);
- * console.assert(JSON.stringify(layer) === '{"type":"tcp","partial":true,"srcPort":80,"dstPort":443}');
+ * assert.equal(JSON.stringify(layer), '{"type":"tcp","partial":true,"srcPort":80,"dstPort":443}');
  * ```
  */
 export function partialLayer(
@@ -71,7 +73,8 @@ export function partialLayer(
  * @example Tell an error from a layer
  * ```ts
  * import { decodeError, isDecodeError } from "./decode_error.ts";
- * console.assert(isDecodeError(decodeError("tcp", "bad", 0)));
+ * import assert from "node:assert/strict";
+ * assert.ok(isDecodeError(decodeError("tcp", "bad", 0)));
  * ```
  */
 export function isDecodeError(value: { type: string }): value is DecodeError {

@@ -51,12 +51,13 @@ function sized(
  * ```ts
  * import { LayerFields } from "./build_fields.ts";
  * import { planArp } from "./encode_arp.ts";
+ * import assert from "node:assert/strict";
  * const plan = planArp(new LayerFields({
  *   type: "arp", senderMac: "02:00:00:00:00:01", senderIp: "10.0.0.1", targetIp: "10.0.0.2",
  * }, "layer 2"));
  * const view = new DataView(new ArrayBuffer(plan.size));
  * plan.write(view, 0);
- * console.assert(plan.size === 28 && view.getUint8(27) === 2);
+ * assert.ok(plan.size === 28 && view.getUint8(27) === 2);
  * ```
  */
 export function planArp(fields: LayerFields): LayerPlan {

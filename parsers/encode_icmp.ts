@@ -126,6 +126,7 @@ function icmpv6Body(fields: LayerFields, messageType: number): Uint8Array {
  * ```ts
  * import { LayerFields } from "./build_fields.ts";
  * import { planIcmp } from "./encode_icmp.ts";
+ * import assert from "node:assert/strict";
  * const plan = planIcmp(
  *   new LayerFields({ type: "icmp", messageType: 8, id: 7, seq: 1 }, "layer 2"),
  *   4,
@@ -133,7 +134,7 @@ function icmpv6Body(fields: LayerFields, messageType: number): Uint8Array {
  * const view = new DataView(new ArrayBuffer(plan.size));
  * plan.write(view, 0);
  * plan.fillChecksum?.(view, 0, plan.size, undefined);
- * console.assert(view.getUint16(4) === 7 && view.getUint16(2) === 0xf7f7);
+ * assert.ok(view.getUint16(4) === 7 && view.getUint16(2) === 0xf7f7);
  * ```
  */
 export function planIcmp(fields: LayerFields, version: 4 | 6): LayerPlan {

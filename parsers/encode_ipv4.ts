@@ -82,13 +82,14 @@ function optionsBytes(fields: LayerFields): Uint8Array {
  * ```ts
  * import { LayerFields } from "./build_fields.ts";
  * import { planIpv4 } from "./encode_ipv4.ts";
+ * import assert from "node:assert/strict";
  * const fields = new LayerFields({ type: "ipv4", src: "10.0.0.1", dst: "10.0.0.2" }, "layer 1");
  * const plan = planIpv4(fields, { type: "udp", size: 8, ipProtocol: 17, write() {} });
  * const view = new DataView(new ArrayBuffer(28));
  * plan.write(view, 0);
  * plan.fillLengths?.(view, 0, 28);
  * plan.fillChecksum?.(view, 0, 28, undefined);
- * console.assert(view.getUint16(2) === 28 && view.getUint8(9) === 17 && view.getUint8(8) === 64);
+ * assert.ok(view.getUint16(2) === 28 && view.getUint8(9) === 17 && view.getUint8(8) === 64);
  * ```
  */
 export function planIpv4(fields: LayerFields, next: LayerPlan | undefined): LayerPlan {

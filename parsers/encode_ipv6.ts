@@ -226,6 +226,7 @@ function extensionsBytes(
  * ```ts
  * import { LayerFields } from "./build_fields.ts";
  * import { planIpv6 } from "./encode_ipv6.ts";
+ * import assert from "node:assert/strict";
  * const fields = new LayerFields({
  *   type: "ipv6", src: "fd00::1", dst: "fd00::2",
  *   extensions: [{ type: "hopByHop", options: [{ type: 5, data: "0000" }] }],
@@ -234,7 +235,7 @@ function extensionsBytes(
  * const view = new DataView(new ArrayBuffer(plan.size + 8));
  * plan.write(view, 0);
  * plan.fillLengths?.(view, 0, plan.size + 8);
- * console.assert(view.getUint8(6) === 0 && view.getUint8(40) === 17 && view.getUint16(4) === 16);
+ * assert.ok(view.getUint8(6) === 0 && view.getUint8(40) === 17 && view.getUint16(4) === 16);
  * ```
  */
 export function planIpv6(fields: LayerFields, next: LayerPlan | undefined): LayerPlan {

@@ -36,13 +36,14 @@ const BSD_AF_INET6_PORTABLE = 24;
  * ```ts
  * import { LayerFields } from "./build_fields.ts";
  * import { planEthernet } from "./encode_link.ts";
+ * import assert from "node:assert/strict";
  * const plan = planEthernet(
  *   new LayerFields({ type: "ethernet", dst: "ff:ff:ff:ff:ff:ff", src: "02:00:00:00:00:01" }, "layer 1"),
  *   { type: "arp", size: 28, etherType: 0x0806, write() {} },
  * );
  * const view = new DataView(new ArrayBuffer(plan.size));
  * plan.write(view, 0);
- * console.assert(view.getUint16(12) === 0x0806);
+ * assert.equal(view.getUint16(12), 0x0806);
  * ```
  */
 export function planEthernet(fields: LayerFields, next: LayerPlan | undefined): LayerPlan {
@@ -69,12 +70,13 @@ export function planEthernet(fields: LayerFields, next: LayerPlan | undefined): 
  * ```ts
  * import { LayerFields } from "./build_fields.ts";
  * import { planVlan } from "./encode_link.ts";
+ * import assert from "node:assert/strict";
  * const plan = planVlan(new LayerFields({ type: "vlan", id: 100 }, "layer 2"), {
  *   type: "ipv4", size: 20, etherType: 0x0800, write() {},
  * });
  * const view = new DataView(new ArrayBuffer(plan.size));
  * plan.write(view, 0);
- * console.assert(plan.etherType === 0x8100 && view.getUint16(0) === 100);
+ * assert.ok(plan.etherType === 0x8100 && view.getUint16(0) === 100);
  * ```
  */
 export function planVlan(fields: LayerFields, next: LayerPlan | undefined): LayerPlan {
@@ -117,13 +119,14 @@ function cookedFields(fields: LayerFields, next: LayerPlan | undefined, packetTy
  * ```ts
  * import { LayerFields } from "./build_fields.ts";
  * import { planSll } from "./encode_link.ts";
+ * import assert from "node:assert/strict";
  * const plan = planSll(
  *   new LayerFields({ type: "sll", address: "02:00:00:00:00:01", protocol: 0x0800 }, "layer 1"),
  *   undefined,
  * );
  * const view = new DataView(new ArrayBuffer(plan.size));
  * plan.write(view, 0);
- * console.assert(view.getUint16(4) === 6 && view.getUint16(14) === 0x0800);
+ * assert.ok(view.getUint16(4) === 6 && view.getUint16(14) === 0x0800);
  * ```
  */
 export function planSll(fields: LayerFields, next: LayerPlan | undefined): LayerPlan {
@@ -151,13 +154,14 @@ export function planSll(fields: LayerFields, next: LayerPlan | undefined): Layer
  * ```ts
  * import { LayerFields } from "./build_fields.ts";
  * import { planSll2 } from "./encode_link.ts";
+ * import assert from "node:assert/strict";
  * const plan = planSll2(
  *   new LayerFields({ type: "sll2", interfaceIndex: 2, protocol: 0x86dd }, "layer 1"),
  *   undefined,
  * );
  * const view = new DataView(new ArrayBuffer(plan.size));
  * plan.write(view, 0);
- * console.assert(view.getUint32(4) === 2 && view.getUint16(0) === 0x86dd);
+ * assert.ok(view.getUint32(4) === 2 && view.getUint16(0) === 0x86dd);
  * ```
  */
 export function planSll2(fields: LayerFields, next: LayerPlan | undefined): LayerPlan {
@@ -187,12 +191,13 @@ export function planSll2(fields: LayerFields, next: LayerPlan | undefined): Laye
  * ```ts
  * import { LayerFields } from "./build_fields.ts";
  * import { planLoopback } from "./encode_link.ts";
+ * import assert from "node:assert/strict";
  * const plan = planLoopback(new LayerFields({ type: "loopback" }, "layer 1"), {
  *   type: "ipv4", size: 20, write() {},
  * }, false);
  * const view = new DataView(new ArrayBuffer(plan.size));
  * plan.write(view, 0);
- * console.assert(view.getUint32(0, true) === 2);
+ * assert.equal(view.getUint32(0, true), 2);
  * ```
  */
 export function planLoopback(

@@ -26,10 +26,11 @@ export const OPTION_HEAD_LENGTH = 2;
  * ```ts
  * import { LayerFields } from "./build_fields.ts";
  * import { optionBytes } from "./encode_option.ts";
+ * import assert from "node:assert/strict";
  * const ra = optionBytes(new LayerFields({ data: "0000" }, "option 1"), 148, 0, false);
- * console.assert(ra.join() === "148,4,0,0");
+ * assert.equal(ra.join(), "148,4,0,0");
  * const padN = optionBytes(new LayerFields({ length: 4 }, "option 1"), 1, 2, false);
- * console.assert(padN.join() === "1,2,0,0");
+ * assert.equal(padN.join(), "1,2,0,0");
  * ```
  */
 export function optionBytes(

@@ -160,12 +160,13 @@ function tcpOption(option: LayerFields): Uint8Array {
  * ```ts
  * import { LayerFields } from "./build_fields.ts";
  * import { planTcp } from "./encode_tcp.ts";
+ * import assert from "node:assert/strict";
  * const plan = planTcp(new LayerFields({
  *   type: "tcp", srcPort: 40000, dstPort: 80, options: [{ kind: 2, mss: 1460 }],
  * }, "layer 2"));
  * const view = new DataView(new ArrayBuffer(plan.size));
  * plan.write(view, 0);
- * console.assert(plan.size === 24 && view.getUint8(12) === 0x60 && view.getUint16(22) === 1460);
+ * assert.ok(plan.size === 24 && view.getUint8(12) === 0x60 && view.getUint16(22) === 1460);
  * ```
  */
 export function planTcp(fields: LayerFields): LayerPlan {

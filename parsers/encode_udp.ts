@@ -26,11 +26,12 @@ const MAX_LENGTH = 0xffff;
  * ```ts
  * import { LayerFields } from "./build_fields.ts";
  * import { planUdp } from "./encode_udp.ts";
+ * import assert from "node:assert/strict";
  * const plan = planUdp(new LayerFields({ type: "udp", srcPort: 5353, dstPort: 53 }, "layer 2"));
  * const view = new DataView(new ArrayBuffer(20));
  * plan.write(view, 0);
  * plan.fillLengths?.(view, 0, 20);
- * console.assert(view.getUint16(4) === 20);
+ * assert.equal(view.getUint16(4), 20);
  * ```
  */
 export function planUdp(fields: LayerFields): LayerPlan {

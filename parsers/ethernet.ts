@@ -50,10 +50,11 @@ const ETHERNET_FIELDS: readonly FieldSpec[] = [
  * @example Decode a header
  * ```ts
  * import { decodeEthernet } from "./ethernet.ts";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array(14);
  * bytes[12] = 0x08;
  * const layer = decodeEthernet(new DataView(bytes.buffer), 0, 14);
- * console.assert("etherType" in layer && layer.etherType === 0x0800);
+ * assert.equal("etherType" in layer && layer.etherType, 0x0800);
  * ```
  */
 export function decodeEthernet(
@@ -78,7 +79,8 @@ export function decodeEthernet(
  * @example Recognise a tag
  * ```ts
  * import { isVlanTpid } from "./ethernet.ts";
- * console.assert(isVlanTpid(0x8100) && isVlanTpid(0x88a8) && !isVlanTpid(0x0800));
+ * import assert from "node:assert/strict";
+ * assert.ok(isVlanTpid(0x8100) && isVlanTpid(0x88a8) && !isVlanTpid(0x0800));
  * ```
  */
 export function isVlanTpid(etherType: number): boolean {
@@ -98,9 +100,10 @@ const VLAN_FIELDS: readonly FieldSpec[] = [
  * @example Decode VLAN 165
  * ```ts
  * import { decodeVlan } from "./ethernet.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array([0x00, 0xa5, 0x08, 0x00]).buffer);
  * const tag = decodeVlan(view, 0, 4, 0x8100);
- * console.assert("id" in tag && tag.id === 165);
+ * assert.equal("id" in tag && tag.id, 165);
  * ```
  */
 export function decodeVlan(

@@ -59,12 +59,13 @@ function copiedOptions(view: DataView, start: number, end: number): Uint8Array {
  * ```ts
  * import { buildPacket } from "./build.ts";
  * import { fragmentIpv4 } from "./fragment.ts";
+ * import assert from "node:assert/strict";
  * const datagram = buildPacket([
  *   { type: "ipv4", src: "10.0.0.1", dst: "10.0.0.2" },
  *   { type: "udp", srcPort: 1, dstPort: 2 },
  * ], { payload: new Uint8Array(2972) });
  * const fragments = fragmentIpv4(datagram, 0, 1500);
- * console.assert(fragments.map((f) => f.length).join() === "1500,1500,40");
+ * assert.equal(fragments.map((f) => f.length).join(), "1500,1500,40");
  * ```
  */
 export function fragmentIpv4(frame: Uint8Array, ipOffset: number, mtu: number): Uint8Array[] {

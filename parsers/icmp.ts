@@ -78,7 +78,8 @@ const FIELDS: readonly FieldSpec[] = [
  * @example Destination unreachable quotes, echo does not
  * ```ts
  * import { icmpQuotesPacket } from "./icmp.ts";
- * console.assert(icmpQuotesPacket(3) && !icmpQuotesPacket(8));
+ * import assert from "node:assert/strict";
+ * assert.ok(icmpQuotesPacket(3) && !icmpQuotesPacket(8));
  * ```
  */
 export function icmpQuotesPacket(messageType: number): boolean {
@@ -93,7 +94,8 @@ export function icmpQuotesPacket(messageType: number): boolean {
  * @example Packet too big quotes
  * ```ts
  * import { icmpv6QuotesPacket } from "./icmp.ts";
- * console.assert(icmpv6QuotesPacket(2) && !icmpv6QuotesPacket(128));
+ * import assert from "node:assert/strict";
+ * assert.ok(icmpv6QuotesPacket(2) && !icmpv6QuotesPacket(128));
  * ```
  */
 export function icmpv6QuotesPacket(messageType: number): boolean {
@@ -109,9 +111,10 @@ export function icmpv6QuotesPacket(messageType: number): boolean {
  * @example Decode an echo request
  * ```ts
  * import { decodeIcmp } from "./icmp.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array([8, 0, 0xf7, 0xfd, 0, 1, 0, 1]).buffer);
  * const icmp = decodeIcmp(view, 0, 8, 8);
- * console.assert("seq" in icmp && icmp.seq === 1 && icmp.checksumValid === true);
+ * assert.ok("seq" in icmp && icmp.seq === 1 && icmp.checksumValid === true);
  * ```
  */
 export function decodeIcmp(
@@ -153,7 +156,8 @@ export function decodeIcmp(
  * @example Echo request yes, destination unreachable no
  * ```ts
  * import { icmpHasEchoFields } from "./icmp.ts";
- * console.assert(icmpHasEchoFields(8) && !icmpHasEchoFields(3));
+ * import assert from "node:assert/strict";
+ * assert.ok(icmpHasEchoFields(8) && !icmpHasEchoFields(3));
  * ```
  */
 export function icmpHasEchoFields(messageType: number): boolean {
@@ -168,7 +172,8 @@ export function icmpHasEchoFields(messageType: number): boolean {
  * @example Echo reply yes, neighbour solicitation no
  * ```ts
  * import { icmpv6HasEchoFields } from "./icmp.ts";
- * console.assert(icmpv6HasEchoFields(129) && !icmpv6HasEchoFields(135));
+ * import assert from "node:assert/strict";
+ * assert.ok(icmpv6HasEchoFields(129) && !icmpv6HasEchoFields(135));
  * ```
  */
 export function icmpv6HasEchoFields(messageType: number): boolean {
@@ -200,9 +205,10 @@ function ndOptions(view: DataView, start: number, end: number): NdOption[] {
  * @example Decode an echo reply
  * ```ts
  * import { decodeIcmpv6 } from "./icmp.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array([129, 0, 0, 0, 0, 7, 0, 2]).buffer);
  * const icmp = decodeIcmpv6(view, 0, 8, 8, 0);
- * console.assert(!("partial" in icmp) && icmp.id === 7 && icmp.checksumValid === false);
+ * assert.ok(!("partial" in icmp) && icmp.id === 7 && icmp.checksumValid === false);
  * ```
  */
 export function decodeIcmpv6(

@@ -59,8 +59,9 @@ const FIELDS: readonly FieldSpec[] = [
  * @example Router Alert
  * ```ts
  * import { decodeIpv4Options } from "./ipv4.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array([148, 4, 0, 0]).buffer);
- * console.assert(
+ * assert.ok(
  *   JSON.stringify(decodeIpv4Options(view, 0, 4)) === '[{"type":148,"length":4,"data":"0000"}]',
  * );
  * ```
@@ -105,10 +106,11 @@ export function decodeIpv4Options(view: DataView, start: number, end: number): I
  * @example Decode a header
  * ```ts
  * import { decodeIpv4 } from "./ipv4.ts";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array([0x45, 0, 0, 20, 0, 1, 0x40, 0, 64, 17, 0x26, 0xd6,
  *   10, 0, 0, 1, 10, 0, 0, 2]);
  * const ip = decodeIpv4(new DataView(bytes.buffer), 0, bytes.length);
- * console.assert(ip.type === "ipv4" && "checksumValid" in ip && ip.checksumValid === true);
+ * assert.ok(ip.type === "ipv4" && "checksumValid" in ip && ip.checksumValid === true);
  * ```
  */
 export function decodeIpv4(

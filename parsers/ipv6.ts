@@ -87,7 +87,8 @@ export interface Ipv6Walk {
  * @example Make one walk and reuse it
  * ```ts
  * import { newIpv6Walk } from "./ipv6.ts";
- * console.assert(newIpv6Walk().upperProtocol === -1);
+ * import assert from "node:assert/strict";
+ * assert.equal(newIpv6Walk().upperProtocol, -1);
  * ```
  */
 export function newIpv6Walk(): Ipv6Walk {
@@ -148,11 +149,12 @@ function extensionName(nextHeader: number): Ipv6Extension["type"] | undefined {
  * @example Decode a header with no extensions
  * ```ts
  * import { decodeIpv6, newIpv6Walk } from "./ipv6.ts";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array(40);
  * bytes[0] = 0x60; bytes[6] = 59; bytes[23] = 1; bytes[39] = 2;
  * const walk = newIpv6Walk();
  * const ip = decodeIpv6(new DataView(bytes.buffer), 0, 40, 40, walk);
- * console.assert("dst" in ip && ip.dst === "::2" && walk.upperProtocol === -1);
+ * assert.ok("dst" in ip && ip.dst === "::2" && walk.upperProtocol === -1);
  * ```
  */
 export function decodeIpv6(

@@ -55,7 +55,8 @@ export interface LayerPlan {
  * @example Round to 8
  * ```ts
  * import { roundUp } from "./layer_plan.ts";
- * console.assert(roundUp(13, 8) === 16 && roundUp(16, 8) === 16);
+ * import assert from "node:assert/strict";
+ * assert.ok(roundUp(13, 8) === 16 && roundUp(16, 8) === 16);
  * ```
  */
 export function roundUp(value: number, unit: number): number {
@@ -69,9 +70,10 @@ export function roundUp(value: number, unit: number): number {
  * @example Checksum of a word
  * ```ts
  * import { writeChecksum } from "./layer_plan.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new ArrayBuffer(2));
  * writeChecksum(view, 0, 0xf204, false);
- * console.assert(view.getUint16(0) === 0x0dfb);
+ * assert.equal(view.getUint16(0), 0x0dfb);
  * ```
  */
 export function writeChecksum(
@@ -90,9 +92,10 @@ export function writeChecksum(
  * @example Copy two bytes
  * ```ts
  * import { writeBytes } from "./layer_plan.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new ArrayBuffer(4));
  * writeBytes(view, 1, new Uint8Array([7, 8]));
- * console.assert(view.getUint8(2) === 8);
+ * assert.equal(view.getUint8(2), 8);
  * ```
  */
 export function writeBytes(view: DataView, offset: number, bytes: Uint8Array): void {
@@ -105,7 +108,8 @@ export function writeBytes(view: DataView, offset: number, bytes: Uint8Array): v
  * @example Join two
  * ```ts
  * import { concatBytes } from "./layer_plan.ts";
- * console.assert(concatBytes([Uint8Array.of(1), Uint8Array.of(2, 3)]).join() === "1,2,3");
+ * import assert from "node:assert/strict";
+ * assert.equal(concatBytes([Uint8Array.of(1), Uint8Array.of(2, 3)]).join(), "1,2,3");
  * ```
  */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
@@ -129,8 +133,9 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
  * ```ts
  * import { LayerFields } from "./build_fields.ts";
  * import { headerLength } from "./layer_plan.ts";
+ * import assert from "node:assert/strict";
  * const fields = new LayerFields({ type: "tcp" }, "layer 1");
- * console.assert(headerLength(fields, "headerLength", 25, 4, 20, 60) === 28);
+ * assert.equal(headerLength(fields, "headerLength", 25, 4, 20, 60), 28);
  * ```
  */
 export function headerLength(
@@ -163,8 +168,9 @@ export function headerLength(
  * @example An empty UDP header's sum with all-zero addresses
  * ```ts
  * import { upperLayerSum } from "./layer_plan.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array(8).buffer);
- * console.assert(upperLayerSum(view, 0, 8, { version: 4, addressSum: 0 }, 17) === 17 + 8);
+ * assert.equal(upperLayerSum(view, 0, 8, { version: 4, addressSum: 0 }, 17), 17 + 8);
  * ```
  */
 export function upperLayerSum(

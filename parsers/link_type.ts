@@ -44,8 +44,9 @@ const NAMES: ReadonlyMap<number, string> = new Map([
  * @example Ethernet is supported
  * ```ts
  * import { isSupportedLinkType, LINKTYPE_ETHERNET } from "./link_type.ts";
- * console.assert(isSupportedLinkType(LINKTYPE_ETHERNET));
- * console.assert(!isSupportedLinkType(147));
+ * import assert from "node:assert/strict";
+ * assert.ok(isSupportedLinkType(LINKTYPE_ETHERNET));
+ * assert.ok(!isSupportedLinkType(147));
  * ```
  */
 export function isSupportedLinkType(linkType: number): boolean {
@@ -58,7 +59,8 @@ export function isSupportedLinkType(linkType: number): boolean {
  * @example Name a link type
  * ```ts
  * import { linkTypeName } from "./link_type.ts";
- * console.assert(linkTypeName(1) === "EN10MB (Ethernet)");
+ * import assert from "node:assert/strict";
+ * assert.equal(linkTypeName(1), "EN10MB (Ethernet)");
  * ```
  */
 export function linkTypeName(linkType: number): string {

@@ -25,9 +25,10 @@ const NO_FIELDS: readonly FieldSpec[] = [];
  * @example A little-endian AF_INET
  * ```ts
  * import { decodeLoopback } from "./loopback.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array([2, 0, 0, 0]).buffer);
  * const layer = decodeLoopback(view, 0, 4, true);
- * console.assert("family" in layer && layer.family === 2);
+ * assert.equal("family" in layer && layer.family, 2);
  * ```
  */
 export function decodeLoopback(

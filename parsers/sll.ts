@@ -39,10 +39,11 @@ const SLL2_FIELDS: readonly FieldSpec[] = [
  * @example Outgoing IPv4
  * ```ts
  * import { decodeSll } from "./sll.ts";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array(16);
  * bytes[1] = 4; bytes[5] = 6; bytes[14] = 0x08;
  * const sll = decodeSll(new DataView(bytes.buffer), 0, 16);
- * console.assert(!("partial" in sll) && sll.protocol === 0x0800 && sll.packetType === 4);
+ * assert.ok(!("partial" in sll) && sll.protocol === 0x0800 && sll.packetType === 4);
  * ```
  */
 export function decodeSll(view: DataView, offset: number, end: number): SllLayer | PartialLayer {
@@ -65,10 +66,11 @@ export function decodeSll(view: DataView, offset: number, end: number): SllLayer
  * @example Incoming IPv6 on interface 3
  * ```ts
  * import { decodeSll2 } from "./sll.ts";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array(20);
  * bytes[0] = 0x86; bytes[1] = 0xdd; bytes[7] = 3; bytes[9] = 1; bytes[11] = 6;
  * const sll = decodeSll2(new DataView(bytes.buffer), 0, 20);
- * console.assert("interfaceIndex" in sll && sll.interfaceIndex === 3);
+ * assert.equal("interfaceIndex" in sll && sll.interfaceIndex, 3);
  * ```
  */
 export function decodeSll2(view: DataView, offset: number, end: number): Sll2Layer | PartialLayer {

@@ -99,8 +99,9 @@ function knownOption(view: DataView, i: number, kind: number, length: number): T
  * @example MSS then NOP
  * ```ts
  * import { decodeTcpOptions } from "./tcp.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array([2, 4, 5, 0xb4, 1]).buffer);
- * console.assert(JSON.stringify(decodeTcpOptions(view, 0, 5)) ===
+ * assert.ok(JSON.stringify(decodeTcpOptions(view, 0, 5)) ===
  *   '[{"kind":2,"length":4,"mss":1460},{"kind":1}]');
  * ```
  */
@@ -141,10 +142,11 @@ export function decodeTcpOptions(view: DataView, start: number, end: number): Tc
  * @example Decode a SYN
  * ```ts
  * import { decodeTcp } from "./tcp.ts";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array(20);
  * bytes[1] = 80; bytes[12] = 0x50; bytes[13] = 0x02;
  * const tcp = decodeTcp(new DataView(bytes.buffer), 0, 20, 20, 0);
- * console.assert("flags" in tcp && tcp.flags === 0x002 && tcp.srcPort === 80);
+ * assert.ok("flags" in tcp && tcp.flags === 0x002 && tcp.srcPort === 80);
  * ```
  */
 export function decodeTcp(

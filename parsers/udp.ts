@@ -34,9 +34,10 @@ const FIELDS: readonly FieldSpec[] = [
  * @example Decode a header
  * ```ts
  * import { decodeUdp } from "./udp.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array([0x14, 0xe9, 0, 53, 0, 8, 0, 0]).buffer);
  * const udp = decodeUdp(view, 0, 8, 8, 0, false);
- * console.assert("dstPort" in udp && udp.dstPort === 53 && udp.checksumValid === null);
+ * assert.ok("dstPort" in udp && udp.dstPort === 53 && udp.checksumValid === null);
  * ```
  */
 export function decodeUdp(
