@@ -64,45 +64,6 @@ export function safeText(text: string): string {
   return out;
 }
 
-/** Largest value V8 keeps as a small integer, whose decimal text it makes quickly. */
-const SMALL_INTEGER_MAX = 0x3fffffff;
-/** Splits a larger 32-bit value into two small integers: the high part and five low digits. */
-const LOW_PART = 100_000;
-const LOW_DIGITS_4 = 10_000;
-const LOW_DIGITS_3 = 1_000;
-const LOW_DIGITS_2 = 100;
-const LOW_DIGITS_1 = 10;
-
-/**
- * Decimal text of a number, quicker than `String(value)` for unsigned 32-bit integers above
- * 2^30 (sequence numbers, timestamps), which V8 would otherwise convert as doubles.
- *
- * @example A TCP sequence number
- * ```ts
- * import { uint32Text } from "./text.ts";
- * import assert from "node:assert/strict";
- * assert.equal(uint32Text(4082233688), "4082233688");
- * assert.equal(uint32Text(4000000001), "4000000001");
- * assert.equal(uint32Text(7), "7");
- * ```
- */
-export function uint32Text(value: number): string {
-  if (value <= SMALL_INTEGER_MAX || value >>> 0 !== value) return "" + value;
-  const high = (value / LOW_PART) | 0;
-  const low = value - high * LOW_PART;
-  return "" + high +
-    (low >= LOW_DIGITS_4
-      ? ""
-      : low >= LOW_DIGITS_3
-      ? "0"
-      : low >= LOW_DIGITS_2
-      ? "00"
-      : low >= LOW_DIGITS_1
-      ? "000"
-      : "0000") +
-    low;
-}
-
 /**
  * `value` as `0x` and at least `digits` lower-case hex digits.
  *
