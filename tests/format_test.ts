@@ -1020,6 +1020,25 @@ class RecordingSink implements SyncWriter {
   }
 }
 
+/** A sink whose reader has gone: every write throws BrokenPipe. Counts the writes tried. */
+class ClosedPipeSink implements SyncWriter {
+  calls = 0;
+  writeSync(): number {
+    this.calls++;
+    throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+  }
+}
+
+/** A sink that fails with EAGAIN until `fail` is cleared, then records into `sink`. */
+class FlakySink implements SyncWriter {
+  fail = true;
+  readonly sink = new RecordingSink();
+  writeSync(p: Uint8Array): number {
+    if (this.fail) throw new Error("Resource temporarily unavailable (os error 11)");
+    return this.sink.writeSync(p);
+  }
+}
+
 Deno.test("OutputWriter writes nothing until its buffer fills or it is flushed", () => {
   const sink = new RecordingSink();
   const out = new OutputWriter(sink);
@@ -1079,13 +1098,7 @@ Deno.test("OutputWriter continues partial writes until every byte is written", (
 });
 
 Deno.test("OutputWriter reports a closed pipe once as OutputClosedError, then drops writes", () => {
-  let calls = 0;
-  const sink: SyncWriter = {
-    writeSync(): number {
-      calls++;
-      throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
-    },
-  };
+  const sink = new ClosedPipeSink();
   const out = new OutputWriter(sink, { bufferSize: 16 });
   assert.equal(out.closed, false);
   assert.throws(() => out.write("more than sixteen bytes of output"), OutputClosedError);
@@ -1093,7 +1106,7 @@ Deno.test("OutputWriter reports a closed pipe once as OutputClosedError, then dr
   out.writeLine("dropped");
   out.flush();
   out[Symbol.dispose]();
-  assert.equal(calls, 1);
+  assert.equal(sink.calls, 1);
 });
 
 Deno.test("OutputWriter treats an EPIPE error code like BrokenPipe", () => {
@@ -1109,23 +1122,16 @@ Deno.test("OutputWriter treats an EPIPE error code like BrokenPipe", () => {
 });
 
 Deno.test("OutputWriter keeps unwritten bytes after another write error, for a retry", () => {
-  let fail = true;
-  const sink = new RecordingSink();
-  const flaky: SyncWriter = {
-    writeSync(p: Uint8Array): number {
-      if (fail) throw new Error("Resource temporarily unavailable (os error 11)");
-      return sink.writeSync(p);
-    },
-  };
+  const flaky = new FlakySink();
   const out = new OutputWriter(flaky, { bufferSize: 8 });
   assert.throws(
     () => out.write("0123456789abcdefghij"),
     { message: "Cannot write output: Resource temporarily unavailable (os error 11)" },
   );
   assert.equal(out.closed, false);
-  fail = false;
+  flaky.fail = false;
   out.flush();
-  assert.equal(sink.text(), "0123456789abcdefghij");
+  assert.equal(flaky.sink.text(), "0123456789abcdefghij");
 });
 
 Deno.test("OutputWriter keeps long lines, encoded one by one, in order with short ones", () => {
@@ -1146,21 +1152,14 @@ Deno.test("OutputWriter keeps long lines, encoded one by one, in order with shor
 });
 
 Deno.test("OutputWriter keeps a long line and its line break after a write error", () => {
-  let fail = true;
-  const sink = new RecordingSink();
-  const flaky: SyncWriter = {
-    writeSync(p: Uint8Array): number {
-      if (fail) throw new Error("Resource temporarily unavailable (os error 11)");
-      return sink.writeSync(p);
-    },
-  };
+  const flaky = new FlakySink();
   const out = new OutputWriter(flaky, { bufferSize: 64 });
   const long = "x".repeat(500);
   assert.throws(() => out.writeLine(long), { message: /^Cannot write output: Resource/ });
-  fail = false;
+  flaky.fail = false;
   out.writeLine("next");
   out.flush();
-  assert.equal(sink.text(), long + "\nnext\n");
+  assert.equal(flaky.sink.text(), long + "\nnext\n");
 });
 
 Deno.test("OutputWriter keeps lines written as bytes in order with lines given as strings", () => {
@@ -1186,13 +1185,7 @@ Deno.test("OutputWriter keeps lines written as bytes in order with lines given a
 });
 
 Deno.test("OutputWriter drops lines written as bytes once the reader has gone", () => {
-  let calls = 0;
-  const sink: SyncWriter = {
-    writeSync(): number {
-      calls++;
-      throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
-    },
-  };
+  const sink = new ClosedPipeSink();
   const out = new OutputWriter(sink, { bufferSize: 16 });
   const writeLine = () => {
     out.beginLine().text("a line of twenty-four b");
@@ -1201,7 +1194,7 @@ Deno.test("OutputWriter drops lines written as bytes once the reader has gone", 
   assert.throws(writeLine, OutputClosedError);
   for (let i = 0; i < 100; i++) writeLine();
   out.flush();
-  assert.equal(calls, 1);
+  assert.equal(sink.calls, 1);
 });
 
 Deno.test("OutputWriter rejects a buffer too small for one character", () => {
