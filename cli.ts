@@ -8,7 +8,7 @@
 
 import { parseArgs } from "node:util";
 import denoConfig from "./deno.json" with { type: "json" };
-import { decodeOptions, makePrinter, type PrintOptions } from "./format/printer.ts";
+import { decodeOptions, makePrinter, PrintGroup, type PrintOptions } from "./format/printer.ts";
 import { OutputClosedError, OutputWriter } from "./io/output.ts";
 import { PcapWriter } from "./io/pcap_writer.ts";
 import { BatchBuilder } from "./io/print_batch.ts";
@@ -519,7 +519,7 @@ async function captureLive(options: CliOptions): Promise<number> {
   }
   if (options.workers > 1) return await captureWithWorkers(options);
   const printing = printOptions(options);
-  const print = printing === undefined ? undefined : makePrinter(printing);
+  const print = printing === undefined ? undefined : new PrintGroup(makePrinter(printing));
   const decoding = printing === undefined ? undefined : decodeOptions(printing);
   const live = capture({
     ...socketOptions(options),
@@ -557,10 +557,9 @@ async function captureLive(options: CliOptions): Promise<number> {
           );
           if (flushing !== undefined) await flushing;
         }
-        if (print !== undefined) {
-          print(live.decodeFrame(batch, i, undefined, decoding), () => batch.data(i), out);
-        }
+        print?.add(live.decodeFrame(batch, i, undefined, decoding), () => batch.data(i), out);
       }
+      print?.end(out);
       out.flush(); // live output shows at once, a wake-up's worth at a time
     }
   } catch (error) {

@@ -72,3 +72,35 @@ export function formatJson(pkt: PacketRecord): string {
   );
   return isAscii(json) ? json : escapeNonAscii(json);
 }
+
+/** Every record's text starts with this, and it occurs nowhere else in a record's text. */
+const RECORD_START = '{"frame":';
+/** Where two records meet in the text of an array of them, and what the join becomes. */
+const ARRAY_JOIN = "}," + RECORD_START;
+const LINE_JOIN = "}\n" + RECORD_START;
+
+/**
+ * The NDJSON lines of records made by snout's decoders, one per record, joined by newlines (no
+ * final newline): the same text as `JSON.stringify` of each in turn, made by one call for all of
+ * them, which costs less than a call each. The records must be decoders' own, whose first key
+ * is `frame` and whose text is ASCII (they make every string from numbers): nothing is checked
+ * or escaped, unlike {@linkcode formatJson}.
+ *
+ * Why the joins can be found by search: a record's text starts with `{"frame":`, which can occur
+ * nowhere inside one, since no layer has a `frame` key and a quote inside a string is escaped.
+ *
+ * @example Two records, two lines
+ * ```ts
+ * import { jsonLines } from "./json.ts";
+ * import { decodePacket } from "../parsers/decode.ts";
+ * import assert from "node:assert/strict";
+ * const records = [decodePacket(new Uint8Array(60), 1), decodePacket(new Uint8Array(8), 1)];
+ * const lines = jsonLines(records).split("\n");
+ * assert.deepEqual(lines, records.map((record) => JSON.stringify(record)));
+ * ```
+ */
+export function jsonLines(records: readonly PacketRecord[]): string {
+  if (records.length === 0) return "";
+  const array = JSON.stringify(records);
+  return array.slice(1, -1).replaceAll(ARRAY_JOIN, LINE_JOIN);
+}

@@ -9,6 +9,7 @@ import { type DecodeOptions, linkHeaderLength } from "../parsers/decode.ts";
 import type { PacketRecord } from "../parsers/types.ts";
 import type { LineOutput } from "./ascii.ts";
 import { formatHex } from "./hex.ts";
+import { jsonLines } from "./json.ts";
 import { writeSummary } from "./summary.ts";
 import { formatVerbose } from "./verbose.ts";
 
@@ -24,9 +25,17 @@ export interface PrintOptions {
 
 /**
  * Writes a decoded packet's text to `out`: one line, or more with a hex dump. `frame` returns
- * the captured bytes; it is called only for hex dumps.
+ * the captured bytes; it is called only for hex dumps. A printer that can write many packets
+ * faster than one at a time (JSON) also has `many`, which writes the same text; a
+ * {@linkcode PrintGroup} uses it.
  */
-export type Printer = (pkt: PacketRecord, frame: () => Uint8Array, out: LineOutput) => void;
+export type Printer = ((pkt: PacketRecord, frame: () => Uint8Array, out: LineOutput) => void) & {
+  /** Writes the text of every packet of `pkts`, in order, as the printer itself would. */
+  readonly many?: (pkts: readonly PacketRecord[], out: LineOutput) => void;
+};
+
+/** Packets a {@linkcode PrintGroup} gathers before it prints them: about 50 KB of JSON. */
+const GROUP_SIZE = 64;
 
 /**
  * How to decode packets for a printer: summaries (with or without `-x`) print no checksum, so
@@ -65,7 +74,13 @@ export function decodeOptions(options: PrintOptions): DecodeOptions {
 export function makePrinter(options: PrintOptions): Printer {
   // A record made by snout's decoders holds no text outside ASCII (they make every string from
   // numbers), so JSON.stringify needs none of formatJson's checks.
-  if (options.mode === "json") return (pkt, _frame, out) => out.writeLine(JSON.stringify(pkt));
+  if (options.mode === "json") {
+    return Object.assign(
+      (pkt: PacketRecord, _frame: () => Uint8Array, out: LineOutput) =>
+        out.writeLine(JSON.stringify(pkt)),
+      { many: (pkts: readonly PacketRecord[], out: LineOutput) => out.writeLine(jsonLines(pkts)) },
+    );
+  }
   const format = { color: options.color };
   const write: (pkt: PacketRecord, out: LineOutput) => void = options.mode === "verbose"
     ? (pkt, out) => out.writeLine(formatVerbose(pkt, format))
@@ -82,4 +97,53 @@ export function makePrinter(options: PrintOptions): Printer {
     const dump = formatHex(data.subarray(skip));
     if (dump !== "") out.writeLine(dump);
   };
+}
+
+/**
+ * Prints packets one at a time through a printer, or, where the printer has `many`, gathers
+ * them and prints them a group at a time. Call {@linkcode PrintGroup.end} before the output is
+ * flushed: until then the last packets may still be gathered.
+ *
+ * @example JSON lines come out at the end
+ * ```ts
+ * import { makePrinter, PrintGroup } from "./printer.ts";
+ * import { LineCollector } from "./ascii.ts";
+ * import { decodePacket } from "../parsers/decode.ts";
+ * import assert from "node:assert/strict";
+ * const group = new PrintGroup(makePrinter({ mode: "json", hex: 0, color: false }));
+ * const out = new LineCollector();
+ * const frame = new Uint8Array(60);
+ * group.add(decodePacket(frame, 1), () => frame, out);
+ * assert.equal(out.lines.length, 0);
+ * group.end(out);
+ * assert.equal(out.lines.length, 1);
+ * ```
+ */
+export class PrintGroup {
+  readonly #print: Printer;
+  #gathered: PacketRecord[] = [];
+
+  /** Makes a group for `print`. */
+  constructor(print: Printer) {
+    this.#print = print;
+  }
+
+  /** Prints `pkt` to `out`, or gathers it, printing the group once it is full. */
+  add(pkt: PacketRecord, frame: () => Uint8Array, out: LineOutput): void {
+    if (this.#print.many === undefined) {
+      this.#print(pkt, frame, out);
+      return;
+    }
+    this.#gathered.push(pkt);
+    if (this.#gathered.length >= GROUP_SIZE) this.end(out);
+  }
+
+  /** Prints the packets gathered so far to `out`. */
+  end(out: LineOutput): void {
+    const gathered = this.#gathered;
+    if (gathered.length === 0) return;
+    // A new array first: if writing fails, these packets are not printed a second time.
+    this.#gathered = [];
+    this.#print.many!(gathered, out);
+  }
 }

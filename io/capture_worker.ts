@@ -8,7 +8,7 @@
  */
 
 import { capture, type LiveCapture } from "../ffi/capture.ts";
-import { decodeOptions, makePrinter } from "../format/printer.ts";
+import { decodeOptions, makePrinter, PrintGroup } from "../format/printer.ts";
 import { PCAP_RECORD_HEADER_LENGTH, writePcapRecordHeader } from "../parsers/pcap_write.ts";
 import { ByteCollector, OutputWriter } from "./output.ts";
 import {
@@ -36,7 +36,7 @@ function describe(error: unknown): string {
 /** Reads, prints and sends back until the counters say stop or the numbers run out. */
 async function run(live: LiveCapture, setup: CaptureWorkerSetup): Promise<void> {
   const counters = new CaptureCounters(setup.counters);
-  const print = setup.print === undefined ? undefined : makePrinter(setup.print);
+  const print = setup.print === undefined ? undefined : new PrintGroup(makePrinter(setup.print));
   const decoding = setup.print === undefined ? undefined : decodeOptions(setup.print);
   const collector = new ByteCollector();
   const out = new OutputWriter(collector, { bufferSize: 256 * 1024 });
@@ -51,9 +51,7 @@ async function run(live: LiveCapture, setup: CaptureWorkerSetup): Promise<void> 
       continue;
     }
     for (let i = 0; i < taken; i++) {
-      if (print !== undefined) {
-        print(live.decodeFrame(batch, i, first + i, decoding), () => batch.data(i), out);
-      }
+      print?.add(live.decodeFrame(batch, i, first + i, decoding), () => batch.data(i), out);
       if (setup.write) {
         const captured = batch.captured[i]!;
         const start = batch.offsets[i]!;
@@ -69,6 +67,7 @@ async function run(live: LiveCapture, setup: CaptureWorkerSetup): Promise<void> 
         records.writeSync(batch.bytes.subarray(start, start + captured));
       }
     }
+    print?.end(out);
     out.flush();
     const message: WorkerBatch = { first, count: taken };
     const transfer: ArrayBuffer[] = [];

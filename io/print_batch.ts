@@ -7,7 +7,7 @@
 
 import type { RecordCursor } from "../parsers/capture_format.ts";
 import type { LineOutput } from "../format/ascii.ts";
-import type { Printer } from "../format/printer.ts";
+import { type Printer, PrintGroup } from "../format/printer.ts";
 import type { DecodeOptions } from "../parsers/decode.ts";
 import { decodeCursor } from "./read_capture.ts";
 
@@ -165,6 +165,7 @@ export function printBatch(
     interface: -1,
   };
   const frame = () => bytes.subarray(cursor.offset, cursor.offset + cursor.captured);
+  const group = new PrintGroup(print);
   for (let i = 0; i < batch.count; i++) {
     const at = i * META_FIELDS;
     cursor.offset = meta[at]!;
@@ -175,6 +176,7 @@ export function printBatch(
     cursor.digits = meta[at + 5]!;
     cursor.linkType = meta[at + 6]!;
     cursor.interface = meta[at + 7]!;
-    print(decodeCursor(cursor, meta[at + 8]!, options), frame, out);
+    group.add(decodeCursor(cursor, meta[at + 8]!, options), frame, out);
   }
+  group.end(out);
 }

@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import { jsonLines } from "../format/json.ts";
 import { readRecords } from "../io/read_records.ts";
 import { decodePacket } from "../parsers/decode.ts";
 import type { PacketRecord } from "../parsers/types.ts";
@@ -65,6 +66,11 @@ function assertDecodes(data: Uint8Array, linkType: number, length: number, what:
       !Number.isInteger(error.offset) || error.offset < 0 || error.offset > data.length)
   ) {
     assert.fail(`Error offset outside [0, ${data.length}] for ${input()}: ${json}`);
+  }
+  // --json prints records a group at a time, split into lines where one record's text meets the
+  // next: that must find exactly the joins.
+  if (jsonLines([pkt, pkt]) !== `${json}\n${json}`) {
+    assert.fail(`Two records through jsonLines() are not two lines for ${input()}: ${json}`);
   }
   // The formatters print decoder-made strings as they are: none may carry a byte of the packet.
   if (!/^[\x20-\x7e]*$/.test(json)) {

@@ -1,13 +1,16 @@
 /**
  * Batches for print workers: records that a parser stitched across two reads travel with the
- * read after them, and every record prints as it does decoded on its own.
+ * read after them, and every record prints as it does decoded on its own. And the groups JSON is
+ * printed in: the same lines as one record at a time, each printed once.
  */
 
 import assert from "node:assert/strict";
-import { LineCollector } from "../format/ascii.ts";
-import { makePrinter } from "../format/printer.ts";
+import { LineCollector, type LineOutput } from "../format/ascii.ts";
+import { jsonLines } from "../format/json.ts";
+import { makePrinter, PrintGroup } from "../format/printer.ts";
 import { BatchBuilder, type PrintBatch, printBatch } from "../io/print_batch.ts";
 import { decodeCursor } from "../io/read_capture.ts";
+import { decodePacket } from "../parsers/decode.ts";
 import { CaptureParser } from "../parsers/capture_format.ts";
 import { pcapFileHeader, pcapRecordHeader } from "../parsers/pcap_write.ts";
 import { fixture } from "./helpers.ts";
@@ -46,7 +49,12 @@ Deno.test("BatchBuilder carries records stitched across reads into the next read
       const { batches, lines } = batchesOf(file, chunk);
       const printed = new LineCollector();
       for (const batch of batches) printBatch(batch, printer, printed);
-      assert.deepEqual(printed.lines, lines, `${name} in reads of ${chunk} bytes`);
+      // JSON comes out a group of lines at a time: the text is what counts.
+      assert.equal(
+        printed.lines.join("\n"),
+        lines.join("\n"),
+        `${name} in reads of ${chunk} bytes`,
+      );
       const reads = Math.ceil(file.length / chunk);
       assert.ok(batches.length <= reads, `${name}: ${batches.length} batches for ${reads} reads`);
     }
@@ -107,11 +115,91 @@ Deno.test("BatchBuilder.take() copies into an earlier batch's buffers when they 
   assert.equal(reused.meta.buffer, meta);
   const printed = new LineCollector();
   printBatch(reused, printer, printed);
-  assert.deepEqual(printed.lines, lines);
+  assert.equal(printed.lines.join("\n"), lines.join("\n"));
   // Buffers too small for the batch are left alone.
   const small = { bytes: new Uint8Array(8), meta: new Float64Array(1), count: 0 };
   const fresh = again(small);
   assert.notEqual(fresh.bytes.buffer, small.bytes.buffer);
   assert.notEqual(fresh.meta.buffer, small.meta.buffer);
   assert.deepEqual(fresh.bytes, reused.bytes);
+});
+
+Deno.test("printBatch() prints a JSON batch of many groups as one line a record, in order", () => {
+  const file = pcapOf(150, 60);
+  const { batches, lines } = batchesOf(file, file.length);
+  assert.equal(batches.length, 1);
+  const printed = new LineCollector();
+  printBatch(batches[0]!, printer, printed);
+  const text = printed.lines.join("\n").split("\n");
+  assert.equal(text.length, 150);
+  assert.deepEqual(text, lines);
+  assert.deepEqual(text.map((line) => JSON.parse(line).frame.number), lines.map((_, i) => i + 1));
+});
+
+Deno.test("jsonLines() makes one line a record, as JSON.stringify of each, and nothing of none", () => {
+  // The second is IPv4 with a header length of 4 words: a record with an error.
+  const badIpv4 = new Uint8Array(60);
+  badIpv4.set([0x08, 0x00, 0x44], 12);
+  const records = [decodePacket(new Uint8Array(60), 1), decodePacket(badIpv4, 1)];
+  assert.ok(records[1]!.error !== undefined);
+  assert.equal(jsonLines(records), records.map((record) => JSON.stringify(record)).join("\n"));
+  assert.equal(jsonLines([]), "");
+});
+
+/** `count` records of zeros, numbered from 1. */
+function zeroRecords(count: number) {
+  const frame = new Uint8Array(60);
+  return Array.from({ length: count }, (_, i) => {
+    const record = decodePacket(frame, 1);
+    record.frame.number = i + 1;
+    return record;
+  });
+}
+
+Deno.test("PrintGroup prints JSON 64 records at a time, and the rest at end()", () => {
+  const group = new PrintGroup(printer);
+  const out = new LineCollector();
+  const records = zeroRecords(65);
+  const none = () => new Uint8Array(0);
+  for (const record of records.slice(0, 63)) group.add(record, none, out);
+  assert.equal(out.lines.length, 0);
+  group.add(records[63]!, none, out);
+  assert.equal(out.lines.length, 1);
+  assert.equal(out.lines[0], jsonLines(records.slice(0, 64)));
+  group.add(records[64]!, none, out);
+  group.end(out);
+  group.end(out);
+  assert.deepEqual(out.lines.slice(1), [JSON.stringify(records[64])]);
+});
+
+Deno.test("PrintGroup prints at once through a printer that has no group form", () => {
+  const summaries = makePrinter({ mode: "summary", hex: 0, color: false });
+  assert.equal(summaries.many, undefined);
+  const group = new PrintGroup(summaries);
+  const out = new LineCollector();
+  for (const record of zeroRecords(3)) group.add(record, () => new Uint8Array(60), out);
+  assert.equal(out.lines.length, 3);
+  group.end(out);
+  assert.equal(out.lines.length, 3);
+});
+
+Deno.test("PrintGroup does not print a group again after writing it failed", () => {
+  const group = new PrintGroup(printer);
+  const lines: string[] = [];
+  let failing = true;
+  const out: LineOutput = {
+    writeLine(text: string) {
+      if (failing) throw new Error("Cannot write output: EAGAIN");
+      lines.push(text);
+    },
+    beginLine: () => assert.fail("JSON is written as strings"),
+    endLine: () => assert.fail("JSON is written as strings"),
+  };
+  const [first, second] = zeroRecords(2);
+  group.add(first!, () => new Uint8Array(0), out);
+  assert.throws(() => group.end(out), /EAGAIN/);
+  failing = false;
+  group.add(second!, () => new Uint8Array(0), out);
+  group.end(out);
+  assert.deepEqual(lines, [JSON.stringify(second)]);
 });
