@@ -20,7 +20,10 @@ const LOW_PART = 100_000;
 const LOW_DIGITS = 5;
 /** Digits of the largest 32-bit value. */
 const MAX_UINT32_DIGITS = 10;
+/** The most UTF-8 bytes one UTF-16 code unit takes (a pair takes 4 for its two). */
+const MAX_UTF8_PER_UNIT = 3;
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 /**
  * A growing buffer of ASCII text: its first `length` bytes are what has been written.
@@ -73,6 +76,36 @@ export class AsciiBuffer {
       bytes[at++] = code > ASCII_LAST ? NON_ASCII : code;
     }
     this.length = at;
+  }
+
+  /**
+   * Adds `text` encoded as UTF-8, in one call to the encoder however long it is: unlike
+   * {@linkcode AsciiBuffer.text}, a character outside ASCII takes two to four bytes. Returns how
+   * many bytes were added, which is `text.length` exactly when the text is all ASCII.
+   *
+   * @example ASCII takes a byte a character, other text more
+   * ```ts
+   * import { AsciiBuffer } from "./ascii.ts";
+   * import assert from "node:assert/strict";
+   * const out = new AsciiBuffer();
+   * assert.equal(out.utf8('{"a":1}'), 7);
+   * assert.equal(out.utf8("é"), 2);
+   * assert.equal(out.toString(), '{"a":1}é');
+   * ```
+   */
+  utf8(text: string): number {
+    const start = this.length;
+    let rest = text;
+    // Room for a byte a character first, as ASCII needs; more for what did not fit.
+    let room = rest.length;
+    for (;;) {
+      if (this.length + room > this.bytes.length) this.reserve(room);
+      const { read, written } = encoder.encodeInto(rest, this.bytes.subarray(this.length));
+      this.length += written;
+      if (read === rest.length) return this.length - start;
+      rest = rest.slice(read);
+      room = rest.length * MAX_UTF8_PER_UNIT;
+    }
   }
 
   /** Adds a line break. */

@@ -5,6 +5,7 @@
  */
 
 import type { PacketRecord } from "../parsers/types.ts";
+import type { AsciiBuffer } from "./ascii.ts";
 
 /** The highest character a line may hold unescaped (JSON.stringify escapes those below 0x20). */
 const LAST_ASCII = 0x7e;
@@ -75,32 +76,47 @@ export function formatJson(pkt: PacketRecord): string {
 
 /** Every record's text starts with this, and it occurs nowhere else in a record's text. */
 const RECORD_START = '{"frame":';
-/** Where two records meet in the text of an array of them, and what the join becomes. */
+/** Where two records meet in the text of an array of them. */
 const ARRAY_JOIN = "}," + RECORD_START;
-const LINE_JOIN = "}\n" + RECORD_START;
+const NEWLINE = 0x0a;
 
 /**
- * The NDJSON lines of records made by snout's decoders, one per record, joined by newlines (no
- * final newline): the same text as `JSON.stringify` of each in turn, made by one call for all of
- * them, which costs less than a call each. The records must be decoders' own, whose first key
- * is `frame` and whose text is ASCII (they make every string from numbers): nothing is checked
- * or escaped, unlike {@linkcode formatJson}.
+ * Writes the NDJSON lines of records made by snout's decoders to `out`, one per record, joined by
+ * newlines (no final newline): the same text as `JSON.stringify` of each in turn, made by one
+ * call for all of them, which costs less than a call each. The text goes into `out` with one
+ * call to the encoder, and the commas between records become newlines in place. The records
+ * should be decoders' own, whose text is ASCII (they make every string from numbers): nothing is
+ * escaped, unlike {@linkcode formatJson}.
  *
  * Why the joins can be found by search: a record's text starts with `{"frame":`, which can occur
  * nowhere inside one, since no layer has a `frame` key and a quote inside a string is escaped.
  *
  * @example Two records, two lines
  * ```ts
- * import { jsonLines } from "./json.ts";
+ * import { writeJsonLines } from "./json.ts";
+ * import { AsciiBuffer } from "./ascii.ts";
  * import { decodePacket } from "../parsers/decode.ts";
  * import assert from "node:assert/strict";
  * const records = [decodePacket(new Uint8Array(60), 1), decodePacket(new Uint8Array(8), 1)];
- * const lines = jsonLines(records).split("\n");
- * assert.deepEqual(lines, records.map((record) => JSON.stringify(record)));
+ * const out = new AsciiBuffer();
+ * writeJsonLines(records, out);
+ * assert.deepEqual(out.toString().split("\n"), records.map((record) => JSON.stringify(record)));
  * ```
  */
-export function jsonLines(records: readonly PacketRecord[]): string {
-  if (records.length === 0) return "";
+export function writeJsonLines(records: readonly PacketRecord[], out: AsciiBuffer): void {
+  if (records.length === 0) return;
   const array = JSON.stringify(records);
-  return array.slice(1, -1).replaceAll(ARRAY_JOIN, LINE_JOIN);
+  const text = array.slice(1, -1);
+  const start = out.length;
+  if (out.utf8(text) !== text.length) {
+    // Not all ASCII, so bytes and characters do not line up: join the lines as text instead.
+    out.length = start;
+    out.utf8(text.replaceAll(ARRAY_JOIN, "}\n" + RECORD_START));
+    return;
+  }
+  const bytes = out.bytes;
+  // Character i of the text is byte start + i, and a join's comma is its second character.
+  for (let at = text.indexOf(ARRAY_JOIN); at !== -1; at = text.indexOf(ARRAY_JOIN, at + 1)) {
+    bytes[start + at + 1] = NEWLINE;
+  }
 }

@@ -9,7 +9,7 @@ import { type DecodeOptions, linkHeaderLength } from "../parsers/decode.ts";
 import type { PacketRecord } from "../parsers/types.ts";
 import type { LineOutput } from "./ascii.ts";
 import { formatHex } from "./hex.ts";
-import { jsonLines } from "./json.ts";
+import { writeJsonLines } from "./json.ts";
 import { writeSummary } from "./summary.ts";
 import { formatVerbose } from "./verbose.ts";
 
@@ -78,7 +78,13 @@ export function makePrinter(options: PrintOptions): Printer {
     return Object.assign(
       (pkt: PacketRecord, _frame: () => Uint8Array, out: LineOutput) =>
         out.writeLine(JSON.stringify(pkt)),
-      { many: (pkts: readonly PacketRecord[], out: LineOutput) => out.writeLine(jsonLines(pkts)) },
+      {
+        many: (pkts: readonly PacketRecord[], out: LineOutput) => {
+          if (pkts.length === 0) return;
+          writeJsonLines(pkts, out.beginLine());
+          out.endLine();
+        },
+      },
     );
   }
   const format = { color: options.color };

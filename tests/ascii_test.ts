@@ -66,3 +66,19 @@ Deno.test("LineCollector keeps lines written as bytes and as strings in order", 
   lines.endLine();
   assert.deepEqual(lines.lines, ["one", "2", "three"]);
 });
+
+Deno.test("AsciiBuffer.utf8() writes UTF-8, growing the buffer across characters of every size", () => {
+  const rng = random(7);
+  const pieces = ["a", "~", "é", "€", "😀", "\x7f", "\0"];
+  for (let round = 0; round < 200; round++) {
+    let text = "";
+    for (let i = rng.int(40); i > 0; i--) text += pieces[rng.int(pieces.length)];
+    const out = new AsciiBuffer(new Uint8Array(1 + rng.int(8)));
+    out.text("x");
+    const added = out.utf8(text);
+    const expected = new TextEncoder().encode(text);
+    assert.equal(added, expected.length, `seed ${SEED}: ${JSON.stringify(text)}`);
+    assert.deepEqual(out.bytes.subarray(1, out.length), expected);
+    assert.equal(out.toString(), "x" + text);
+  }
+});

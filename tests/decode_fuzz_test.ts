@@ -9,7 +9,8 @@
  */
 
 import assert from "node:assert/strict";
-import { jsonLines } from "../format/json.ts";
+import { AsciiBuffer } from "../format/ascii.ts";
+import { writeJsonLines } from "../format/json.ts";
 import { readRecords } from "../io/read_records.ts";
 import { decodePacket } from "../parsers/decode.ts";
 import type { PacketRecord } from "../parsers/types.ts";
@@ -69,8 +70,10 @@ function assertDecodes(data: Uint8Array, linkType: number, length: number, what:
   }
   // --json prints records a group at a time, split into lines where one record's text meets the
   // next: that must find exactly the joins.
-  if (jsonLines([pkt, pkt]) !== `${json}\n${json}`) {
-    assert.fail(`Two records through jsonLines() are not two lines for ${input()}: ${json}`);
+  const lines = new AsciiBuffer();
+  writeJsonLines([pkt, pkt], lines);
+  if (lines.toString() !== `${json}\n${json}`) {
+    assert.fail(`Two records through writeJsonLines() are not two lines for ${input()}: ${json}`);
   }
   // The formatters print decoder-made strings as they are: none may carry a byte of the packet.
   if (!/^[\x20-\x7e]*$/.test(json)) {

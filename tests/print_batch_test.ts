@@ -5,12 +5,13 @@
  */
 
 import assert from "node:assert/strict";
-import { LineCollector, type LineOutput } from "../format/ascii.ts";
-import { jsonLines } from "../format/json.ts";
+import { AsciiBuffer, LineCollector, type LineOutput } from "../format/ascii.ts";
+import { writeJsonLines } from "../format/json.ts";
 import { makePrinter, PrintGroup } from "../format/printer.ts";
 import { BatchBuilder, type PrintBatch, printBatch } from "../io/print_batch.ts";
 import { decodeCursor } from "../io/read_capture.ts";
 import { decodePacket } from "../parsers/decode.ts";
+import type { PacketRecord } from "../parsers/types.ts";
 import { CaptureParser } from "../parsers/capture_format.ts";
 import { pcapFileHeader, pcapRecordHeader } from "../parsers/pcap_write.ts";
 import { fixture } from "./helpers.ts";
@@ -136,7 +137,14 @@ Deno.test("printBatch() prints a JSON batch of many groups as one line a record,
   assert.deepEqual(text.map((line) => JSON.parse(line).frame.number), lines.map((_, i) => i + 1));
 });
 
-Deno.test("jsonLines() makes one line a record, as JSON.stringify of each, and nothing of none", () => {
+/** What writeJsonLines() writes for `records`, as text. */
+function jsonLines(records: readonly PacketRecord[]): string {
+  const out = new AsciiBuffer(new Uint8Array(16));
+  writeJsonLines(records, out);
+  return out.toString();
+}
+
+Deno.test("writeJsonLines() makes one line a record, as JSON.stringify of each, and nothing of none", () => {
   // The second is IPv4 with a header length of 4 words: a record with an error.
   const badIpv4 = new Uint8Array(60);
   badIpv4.set([0x08, 0x00, 0x44], 12);
@@ -144,6 +152,13 @@ Deno.test("jsonLines() makes one line a record, as JSON.stringify of each, and n
   assert.ok(records[1]!.error !== undefined);
   assert.equal(jsonLines(records), records.map((record) => JSON.stringify(record)).join("\n"));
   assert.equal(jsonLines([]), "");
+});
+
+Deno.test("writeJsonLines() keeps text outside ASCII, in a record not made by a decoder", () => {
+  const records = zeroRecords(3);
+  (records[1]!.layers[0] as { src: string }).src = 'é},{"frame":😀';
+  const lines = jsonLines(records).split("\n");
+  assert.deepEqual(lines, records.map((record) => JSON.stringify(record)));
 });
 
 /** `count` records of zeros, numbered from 1. */
@@ -187,13 +202,17 @@ Deno.test("PrintGroup does not print a group again after writing it failed", () 
   const group = new PrintGroup(printer);
   const lines: string[] = [];
   let failing = true;
+  const line = new AsciiBuffer();
   const out: LineOutput = {
-    writeLine(text: string) {
-      if (failing) throw new Error("Cannot write output: EAGAIN");
-      lines.push(text);
+    writeLine: () => assert.fail("JSON is written as bytes"),
+    beginLine: () => {
+      line.length = 0;
+      return line;
     },
-    beginLine: () => assert.fail("JSON is written as strings"),
-    endLine: () => assert.fail("JSON is written as strings"),
+    endLine: () => {
+      if (failing) throw new Error("Cannot write output: EAGAIN");
+      lines.push(line.toString());
+    },
   };
   const [first, second] = zeroRecords(2);
   group.add(first!, () => new Uint8Array(0), out);
