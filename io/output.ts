@@ -37,7 +37,7 @@ const DRAIN_FRACTION = 2;
 const DIRECT_LINE_LENGTH = 320;
 /** A sink that accepts nothing this many times in a row is treated as broken. */
 const MAX_EMPTY_WRITES = 16;
-/** A ByteCollector's first buffer; it doubles as needed. */
+/** The first buffer of a ByteCollector or LineBytes; it doubles as needed. */
 const INITIAL_COLLECTOR_BYTES = 1 << 22;
 
 /**
@@ -324,31 +324,73 @@ export class ByteCollector implements SyncWriter {
     return chunk.length;
   }
 
-  /**
-   * Starts empty, collecting into `buffer` (a buffer given away before, now free again) or,
-   * without one, into a new buffer when the current one has been given away.
-   */
-  reuse(buffer?: Uint8Array): void {
-    if (buffer !== undefined) this.bytes = buffer;
-    else if (this.bytes.byteLength === 0) this.bytes = new Uint8Array(INITIAL_COLLECTOR_BYTES);
-    this.used = 0;
-  }
-
-  /**
-   * What was collected, as a view of the collector's own buffer, with no copy: for a transfer.
-   * The collector must be given a buffer (`reuse`) before it collects again.
-   */
-  giveAway(): Uint8Array {
-    const bytes = this.bytes.subarray(0, this.used);
-    this.bytes = new Uint8Array(0);
-    this.used = 0;
-    return bytes;
-  }
-
   /** A copy of what was collected; the collector starts empty again. */
   take(): Uint8Array {
     const bytes = this.bytes.slice(0, this.used);
     this.used = 0;
     return bytes;
+  }
+}
+
+/**
+ * Lines gathered as bytes in one growing buffer, which can be given away to another thread with
+ * no copy: what a print worker prints into. Lines given as strings are encoded as UTF-8; lines
+ * written as bytes ({@linkcode LineBytes.beginLine}) go straight in.
+ *
+ * @example Gather lines, give them away, gather again in a buffer handed back
+ * ```ts
+ * import { LineBytes } from "./output.ts";
+ * import assert from "node:assert/strict";
+ * const lines = new LineBytes();
+ * lines.writeLine("first");
+ * lines.beginLine().decimal(2);
+ * lines.endLine();
+ * const given = lines.giveAway();
+ * assert.equal(new TextDecoder().decode(given), "first\n2\n");
+ * lines.reuse(given);
+ * lines.writeLine("third");
+ * assert.equal(new TextDecoder().decode(lines.giveAway()), "third\n");
+ * ```
+ */
+export class LineBytes implements LineOutput {
+  #buffer = new AsciiBuffer(new Uint8Array(INITIAL_COLLECTOR_BYTES));
+
+  /** Adds a line given as a string. */
+  writeLine(text: string): void {
+    this.#buffer.utf8(text);
+    this.#buffer.newline();
+  }
+
+  /** Starts a line written as bytes, straight into the buffer. */
+  beginLine(): AsciiBuffer {
+    return this.#buffer;
+  }
+
+  /** Ends the line started by {@linkcode LineBytes.beginLine}. */
+  endLine(): void {
+    this.#buffer.newline();
+  }
+
+  /**
+   * Starts empty, gathering into `buffer` (one given away before, now free again) or, without
+   * one, into a new buffer when the current one has been given away.
+   */
+  reuse(buffer?: Uint8Array): void {
+    if (buffer !== undefined) this.#buffer = new AsciiBuffer(new Uint8Array(buffer.buffer));
+    else if (this.#buffer.bytes.byteLength === 0) {
+      this.#buffer = new AsciiBuffer(new Uint8Array(INITIAL_COLLECTOR_BYTES));
+    }
+    this.#buffer.length = 0;
+  }
+
+  /**
+   * The lines gathered, as a view of the buffer itself, with no copy: for a transfer. Call
+   * {@linkcode LineBytes.reuse} before gathering again.
+   */
+  giveAway(): Uint8Array {
+    const buffer = this.#buffer;
+    const lines = buffer.bytes.subarray(0, buffer.length);
+    this.#buffer = new AsciiBuffer(new Uint8Array(0));
+    return lines;
   }
 }

@@ -7,7 +7,7 @@
 
 import { decodeOptions, makePrinter, type Printer, type PrintOptions } from "../format/printer.ts";
 import type { DecodeOptions } from "../parsers/decode.ts";
-import { ByteCollector, OutputWriter } from "./output.ts";
+import { LineBytes } from "./output.ts";
 import { type PrintBatch, printBatch } from "./print_batch.ts";
 
 /**
@@ -32,9 +32,8 @@ interface WorkerScope {
 }
 
 const scope = globalThis as unknown as WorkerScope;
-const collector = new ByteCollector();
-// A small buffer: text is encoded while it is young, which spares the garbage collector.
-const out = new OutputWriter(collector, { bufferSize: 256 * 1024 });
+// The text goes straight into the buffer that is sent back.
+const out = new LineBytes();
 let printer: Printer | undefined;
 let decoding: DecodeOptions | undefined;
 /** Buffers handed back: text goes into these before new memory is asked for. */
@@ -52,10 +51,9 @@ scope.onmessage = (event) => {
     return;
   }
   try {
-    collector.reuse(spares.pop());
+    out.reuse(spares.pop());
     printBatch(request.batch, printer!, out, decoding);
-    out.flush();
-    const output = collector.giveAway();
+    const output = out.giveAway();
     const used = request.batch;
     scope.postMessage({ id: request.id, output, used }, [
       output.buffer as ArrayBuffer,

@@ -29,7 +29,7 @@ import { formatJson } from "../format/json.ts";
 import { formatSummary } from "../format/summary.ts";
 import { safeText } from "../format/text.ts";
 import { formatVerbose } from "../format/verbose.ts";
-import { ByteCollector, OutputClosedError, OutputWriter, type SyncWriter } from "../io/output.ts";
+import { LineBytes, OutputClosedError, OutputWriter, type SyncWriter } from "../io/output.ts";
 import { readRecords } from "../io/read_records.ts";
 import { formatTime } from "../parsers/capture_format.ts";
 import { decodePacket } from "../parsers/decode.ts";
@@ -1211,21 +1211,24 @@ Deno.test("OutputWriter flushes when disposed", () => {
   assert.equal(sink.text(), "bye\n");
 });
 
-Deno.test("ByteCollector gives its buffer away without a copy and collects into one handed back", () => {
-  const collector = new ByteCollector();
-  collector.writeSync(new TextEncoder().encode("first"));
-  const given = collector.giveAway();
-  assert.equal(new TextDecoder().decode(given), "first");
+Deno.test("LineBytes gives its buffer away without a copy and gathers into one handed back", () => {
+  const lines = new LineBytes();
+  lines.writeLine("first");
+  const given = lines.giveAway();
+  assert.equal(new TextDecoder().decode(given), "first\n");
   structuredClone(given, { transfer: [given.buffer as ArrayBuffer] }); // as postMessage does
   assert.equal(given.byteLength, 0, "transferred away");
-  collector.reuse(); // nothing handed back: a fresh buffer
-  collector.writeSync(new TextEncoder().encode("second"));
-  const fresh = collector.giveAway();
-  assert.equal(new TextDecoder().decode(fresh), "second");
-  const spare = new Uint8Array(64);
-  collector.reuse(spare);
-  collector.writeSync(new TextEncoder().encode("third"));
-  const again = collector.giveAway();
-  assert.equal(again.buffer, spare.buffer, "the handed-back buffer is used");
-  assert.equal(new TextDecoder().decode(again), "third");
+  lines.reuse(); // nothing handed back: a fresh buffer
+  lines.beginLine().text("second");
+  lines.endLine();
+  const fresh = lines.giveAway();
+  assert.equal(new TextDecoder().decode(fresh), "second\n");
+  const spare = new Uint8Array(4);
+  lines.reuse(spare);
+  lines.writeLine("third, longer than the spare, é");
+  const again = lines.giveAway();
+  assert.equal(new TextDecoder().decode(again), "third, longer than the spare, é\n");
+  lines.reuse(spare);
+  lines.writeLine("4th");
+  assert.equal(lines.giveAway().buffer, spare.buffer, "the handed-back buffer is used");
 });
