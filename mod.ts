@@ -84,9 +84,9 @@ export { formatSummary, writeSummary } from "./format/summary.ts";
 export { AsciiBuffer, LineCollector, type LineOutput } from "./format/ascii.ts";
 export { formatVerbose } from "./format/verbose.ts";
 export { formatHex } from "./format/hex.ts";
-export { formatJson } from "./format/json.ts";
+export { formatJson, writeJsonLines } from "./format/json.ts";
 export type { FormatOptions } from "./format/text.ts";
-export { makePrinter, type Printer, type PrintOptions } from "./format/printer.ts";
+export { makePrinter, type Printer, PrintGroup, type PrintOptions } from "./format/printer.ts";
 export {
   capture,
   type CaptureOptions,
