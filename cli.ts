@@ -13,7 +13,7 @@ import { OutputClosedError, OutputWriter } from "./io/output.ts";
 import { PcapWriter } from "./io/pcap_writer.ts";
 import { BatchBuilder } from "./io/print_batch.ts";
 import { PrintPool } from "./io/print_pool.ts";
-import { decodeCursor } from "./io/read_capture.ts";
+import { decodeCursor } from "./parsers/decode.ts";
 import { feedParser } from "./io/read_records.ts";
 import type { CaptureParser, RecordCursor } from "./parsers/capture_format.ts";
 import { isSupportedLinkType, linkTypeName } from "./parsers/link_type.ts";

@@ -9,7 +9,7 @@ import type { RecordCursor } from "../parsers/capture_format.ts";
 import type { LineOutput } from "../format/ascii.ts";
 import { type Printer, PrintGroup } from "../format/printer.ts";
 import type { DecodeOptions } from "../parsers/decode.ts";
-import { decodeCursor } from "./read_capture.ts";
+import { decodeCursor } from "../parsers/decode.ts";
 
 /**
  * Numbers kept per record: offset, captured, length, seconds, nanos, digits, link type,

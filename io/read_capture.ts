@@ -5,9 +5,9 @@
  * @module
  */
 
-import { type CaptureRecord, formatTime, type RecordCursor } from "../parsers/capture_format.ts";
-import { decodeAt, type DecodeOptions } from "../parsers/decode.ts";
-import type { CapturedPacket, Frame, PacketRecord } from "../parsers/types.ts";
+import { type CaptureRecord, formatTime } from "../parsers/capture_format.ts";
+import { decodeAt, decodeCursor } from "../parsers/decode.ts";
+import type { CapturedPacket, Frame } from "../parsers/types.ts";
 import { feedParser } from "./read_records.ts";
 import type { BpfProgram } from "../filter/bpf.ts";
 import { RecordFilter } from "../filter/record_filter.ts";
@@ -57,41 +57,6 @@ export function decodeRecord(record: CaptureRecord, number: number): CapturedPac
   ) as CapturedPacket;
   packet.data = data;
   return packet;
-}
-
-/**
- * Decodes the record a parser's cursor points at as frame `number`, in place: no copy of its
- * bytes and no DataView of its own. The record carries no `data`. `options` may leave checksums
- * unverified.
- *
- * @example Decode every record of a parser
- * ```ts
- * import { decodeCursor } from "./read_capture.ts";
- * import { CaptureParser } from "../parsers/capture_format.ts";
- * import { pcapFileHeader, pcapRecordHeader } from "../parsers/pcap_write.ts";
- * import assert from "node:assert/strict";
- * const parser = new CaptureParser();
- * parser.push(pcapFileHeader(101, 65535, false));
- * parser.push(pcapRecordHeader(1700000000, 0, 1, 1));
- * parser.push(new Uint8Array([0x45]));
- * let number = 0;
- * while (parser.advance()) assert.ok(decodeCursor(parser.cursor, ++number).truncated);
- * ```
- */
-export function decodeCursor(
-  cursor: RecordCursor,
-  number: number,
-  options?: DecodeOptions,
-): PacketRecord {
-  const frame: Frame = {
-    number,
-    time: formatTime(cursor.seconds, cursor.nanos, cursor.digits),
-    length: cursor.length,
-    captured: cursor.captured,
-    linkType: cursor.linkType,
-  };
-  if (cursor.interface >= 0) frame.interface = cursor.interface;
-  return decodeAt(cursor.view, cursor.offset, frame, options);
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 
 import { decodeArp } from "./arp.ts";
+import { formatTime, type RecordCursor } from "./capture_format.ts";
 import { onesComplementSum } from "./checksum.ts";
 import { decodeError } from "./decode_error.ts";
 import {
@@ -518,4 +519,39 @@ export function linkHeaderLength(layers: readonly Layer[], end: number = layers.
     }
   }
   return length;
+}
+
+/**
+ * Decodes the record a parser's cursor points at as frame `number`, in place: no copy of its
+ * bytes and no DataView of its own. The record carries no `data`. `options` may leave checksums
+ * unverified.
+ *
+ * @example Decode every record of a parser
+ * ```ts
+ * import { decodeCursor } from "./decode.ts";
+ * import { CaptureParser } from "./capture_format.ts";
+ * import { pcapFileHeader, pcapRecordHeader } from "./pcap_write.ts";
+ * import assert from "node:assert/strict";
+ * const parser = new CaptureParser();
+ * parser.push(pcapFileHeader(101, 65535, false));
+ * parser.push(pcapRecordHeader(1700000000, 0, 1, 1));
+ * parser.push(new Uint8Array([0x45]));
+ * let number = 0;
+ * while (parser.advance()) assert.ok(decodeCursor(parser.cursor, ++number).truncated);
+ * ```
+ */
+export function decodeCursor(
+  cursor: RecordCursor,
+  number: number,
+  options?: DecodeOptions,
+): PacketRecord {
+  const frame: Frame = {
+    number,
+    time: formatTime(cursor.seconds, cursor.nanos, cursor.digits),
+    length: cursor.length,
+    captured: cursor.captured,
+    linkType: cursor.linkType,
+  };
+  if (cursor.interface >= 0) frame.interface = cursor.interface;
+  return decodeAt(cursor.view, cursor.offset, frame, options);
 }

@@ -9,7 +9,7 @@ import { AsciiBuffer, LineCollector, type LineOutput } from "../format/ascii.ts"
 import { writeJsonLines } from "../format/json.ts";
 import { makePrinter, PrintGroup } from "../format/printer.ts";
 import { BatchBuilder, type PrintBatch, printBatch } from "../io/print_batch.ts";
-import { decodeCursor } from "../io/read_capture.ts";
+import { decodeCursor } from "../parsers/decode.ts";
 import { decodePacket } from "../parsers/decode.ts";
 import type { PacketRecord } from "../parsers/types.ts";
 import { CaptureParser } from "../parsers/capture_format.ts";
