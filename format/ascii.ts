@@ -160,7 +160,8 @@ function digitCount(value: number): number {
 
 /**
  * Where a printer puts its lines: whole strings, or bytes written straight into the output's
- * buffer between `beginLine` and `endLine`.
+ * buffer between `beginLine` and `endLine`. What is written as one line may hold line breaks of
+ * its own (a hex dump, a group of JSON records); only its last break is added.
  */
 export interface LineOutput {
   /** Adds a line given as a string (without its line break). */
