@@ -1,12 +1,17 @@
 /**
  * The receive ring's pure parts: the geometry it asks the kernel for, and the batches it hands
- * out. The ring itself is exercised live in tests/live_test.ts.
+ * out; and the `-w` writer that writes records from it in place. The ring itself is exercised
+ * live in tests/live_test.ts.
  */
 
 import assert from "node:assert/strict";
 import { FrameBatch } from "../ffi/frame_batch.ts";
 import { ringGeometry } from "../ffi/packet_ring.ts";
-import { getAddress, setAddress } from "../ffi/pointer.ts";
+import { IOVEC } from "../ffi/constants.ts";
+import { IOV_MAX, PcapFdWriter, PcapRecordBatch } from "../ffi/pcap_records.ts";
+import { bufferAddress, getAddress, setAddress } from "../ffi/pointer.ts";
+import { readRecords } from "../io/read_records.ts";
+import { pcapRecordHeader } from "../parsers/pcap_write.ts";
 
 const PAGE = 4096;
 const KIB = 1024;
@@ -75,5 +80,41 @@ Deno.test("setAddress() stores user-space addresses as two little-endian words, 
     assert.equal(view.getUint32(0, true), low, `low word of ${address.toString(16)}`);
     assert.equal(view.getUint32(4, true), high, `high word of ${address.toString(16)}`);
     assert.equal(getAddress(view, 0), address);
+  }
+});
+
+Deno.test("PcapFdWriter writes a batch of more records than one writev takes, in order", async () => {
+  const count = 3 * IOV_MAX + 7;
+  const frame = 60;
+  const size = 16 + frame;
+  // What the ring would hold: each record header right before its frame.
+  const memory = new Uint8Array(count * size);
+  for (let i = 0; i < count; i++) {
+    memory.set(pcapRecordHeader(1700000000, i, frame, frame), i * size);
+    memory.fill(i & 0xff, i * size + 16, (i + 1) * size);
+  }
+  const records = new PcapRecordBatch();
+  assert.ok(records.capacity >= count);
+  const base = Number(bufferAddress(memory));
+  for (let i = 0; i < count; i++) {
+    setAddress(records.view, i * IOVEC.size + IOVEC.base, base + i * size);
+    records.view.setBigUint64(i * IOVEC.size + IOVEC.len, BigInt(size), true);
+  }
+  records.count = count;
+  records.bytes = count * size;
+  const path = await Deno.makeTempFile({ suffix: ".pcap" });
+  try {
+    const writer = PcapFdWriter.create(path, 1, 65535);
+    writer.write(records);
+    writer.close();
+    let i = 0;
+    for await (const record of readRecords(path)) {
+      assert.equal(record.nanos, i, `record ${i}`);
+      assert.deepEqual(record.data, memory.subarray(i * size + 16, (i + 1) * size));
+      i++;
+    }
+    assert.equal(i, count);
+  } finally {
+    await Deno.remove(path);
   }
 });
