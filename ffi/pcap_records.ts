@@ -94,7 +94,7 @@ export class PcapFdWriter {
     return writer;
   }
 
-  /** Writes every record of `records`, however many writev calls that takes (IOV_MAX at most each). */
+  /** Writes every record of `records`, in as many writevs as it takes (IOV_MAX iovecs each). */
   write(records: PcapRecordBatch): void {
     const c = libc();
     const view = records.view;
