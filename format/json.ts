@@ -86,7 +86,8 @@ const NEWLINE = 0x0a;
  * call for all of them, which costs less than a call each. The text goes into `out` with one
  * call to the encoder, and the commas between records become newlines in place. The records
  * should be decoders' own, whose text is ASCII (they make every string from numbers): nothing is
- * escaped, unlike {@linkcode formatJson}.
+ * escaped or left out, unlike {@linkcode formatJson}, so a {@linkcode CapturedPacket}'s `data`
+ * would be written too (use `formatJson` for those).
  *
  * Why the joins can be found by search: a record's text starts with `{"frame":`, which can occur
  * nowhere inside one, since no layer has a `frame` key and a quote inside a string is escaped.
