@@ -22,7 +22,7 @@ import { readRecords } from "../io/read_records.ts";
 import type { CaptureRecord } from "../parsers/capture_format.ts";
 import { LINKTYPE_NULL } from "../parsers/link_type.ts";
 import { pcapFileHeader, pcapRecordHeader } from "../parsers/pcap_write.ts";
-import { FIXTURES } from "./fixtures.ts";
+import { concat, FIXTURES } from "./fixtures.ts";
 import { fixture, fromFileUrl, haveProgram, run } from "./helpers.ts";
 
 /** Every construct of the language, on the addresses and ports the captures hold. */
@@ -255,13 +255,7 @@ function groupFile(group: Group): Uint8Array {
     }
     parts.push(record.data);
   });
-  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return bytes;
+  return concat(...parts);
 }
 
 /** What a filter did to a group: the indexes of the frames kept, or the refusal. */

@@ -15,7 +15,7 @@ import type { PacketRecord } from "../parsers/types.ts";
 import { CaptureParser } from "../parsers/capture_format.ts";
 import { pcapFileHeader, pcapRecordHeader } from "../parsers/pcap_write.ts";
 import { fixture } from "./helpers.ts";
-import { FIXTURES } from "./fixtures.ts";
+import { concat, FIXTURES } from "./fixtures.ts";
 
 const LINKTYPE_ETHERNET = 1;
 const printer = makePrinter({ mode: "json", hex: 0, color: false });
@@ -68,13 +68,7 @@ function pcapOf(count: number, size: number): Uint8Array {
   for (let i = 0; i < count; i++) {
     parts.push(pcapRecordHeader(i, 0, size, size), new Uint8Array(size));
   }
-  const file = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    file.set(part, at);
-    at += part.length;
-  }
-  return file;
+  return concat(...parts);
 }
 
 /** A builder holding every record of `file`, read at once. */
