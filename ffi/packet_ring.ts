@@ -31,7 +31,6 @@ import { runFilterAt } from "../filter/interpret.ts";
 import type { FrameBatch } from "./frame_batch.ts";
 import type { PcapRecordBatch } from "./pcap_records.ts";
 import { libc } from "./libc.ts";
-import { setAddress } from "./pointer.ts";
 import { setSocketInt } from "./sockopt.ts";
 
 /** Ring size when none is asked for: room for about 200,000 small frames. */
@@ -59,6 +58,9 @@ const TPID_8021Q = 0x8100;
 const SLL2_ADDRESS_LENGTH = 8;
 /** Length of a classic pcap record header. */
 const PCAP_RECORD_LENGTH = 16;
+/** A struct iovec in 32-bit words. */
+const IOVEC_WORDS = IOVEC.size / 4;
+const TWO_TO_32 = 2 ** 32;
 
 /** The shape of a ring: what PACKET_RX_RING is asked for. */
 export interface RingGeometry {
@@ -162,6 +164,8 @@ export class PacketRing {
   #memory: ArrayBuffer;
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
+  /** The ring as 32-bit words, for frame headers: the kernel aligns them to 16 bytes. */
+  readonly #words: Uint32Array;
   readonly #options: RingOptions;
   /** The block to look at next. */
   #next = 0;
@@ -171,15 +175,12 @@ export class PacketRing {
   #remaining = 0;
   #cursor = 0;
   #closed = false;
-  /** The frame #nextFrame found: where it starts (-1: skip it), bytes captured, length. */
-  #start = 0;
-  #captured = 0;
-  #frameLength = 0;
   /** A filter run on frames in user space (all of them, or those before `#filterBefore`). */
   #userFilter: BpfProgram | undefined;
   #filterBefore: { seconds: number; nanos: number } | undefined;
-  /** The ring's address, for the iovecs of the records path. */
-  readonly #address: number;
+  /** The ring's address in two 32-bit halves, for the iovecs of the records path. */
+  readonly #addressLow: number;
+  readonly #addressHigh: number;
 
   private constructor(
     pointer: Deno.PointerObject,
@@ -187,12 +188,15 @@ export class PacketRing {
     options: RingOptions,
   ) {
     this.#pointer = pointer;
-    this.#address = Number(Deno.UnsafePointer.value(pointer));
+    const address = Number(Deno.UnsafePointer.value(pointer));
+    this.#addressHigh = Math.floor(address / TWO_TO_32);
+    this.#addressLow = address - this.#addressHigh * TWO_TO_32;
     this.geometry = geometry;
     this.#length = geometry.blockSize * geometry.blockCount;
     this.#memory = Deno.UnsafePointerView.getArrayBuffer(pointer, this.#length);
     this.#bytes = new Uint8Array(this.#memory);
     this.#view = new DataView(this.#memory);
+    this.#words = new Uint32Array(this.#memory);
     this.#options = options;
   }
 
@@ -253,7 +257,7 @@ export class PacketRing {
   read(batch: FrameBatch, max: number): number {
     batch.reset(this.#bytes, this.#view);
     while (this.#advance()) {
-      this.#walk(batch, max);
+      this.#walk(batch, undefined, max);
       if (batch.count > 0) return batch.count;
     }
     return 0;
@@ -269,7 +273,7 @@ export class PacketRing {
     records.count = 0;
     records.bytes = 0;
     while (this.#advance()) {
-      this.#walkRecords(records, Math.min(max, records.capacity));
+      this.#walk(undefined, records, Math.min(max, records.capacity));
       if (records.count > 0) return records.count;
     }
     return 0;
@@ -299,53 +303,6 @@ export class PacketRing {
     return true;
   }
 
-  /**
-   * Takes the held block's next frame: returns where its header is, or -1 when the block is
-   * done. Sets #start (-1 for a frame to skip), #captured and #length.
-   */
-  #nextFrame(): number {
-    if (this.#remaining === 0) return -1;
-    const view = this.#view;
-    const header = this.#cursor;
-    const next = view.getUint32(header + TPACKET3_HDR.nextOffset, true);
-    this.#remaining--;
-    this.#cursor = next === 0 ? (this.#held + 1) * this.geometry.blockSize : header + next;
-    const address = header + TPACKET3_HDR.address;
-    const { snapLength, cooked, ethernet, loopbacks } = this.#options;
-    if (view.getUint8(address + SOCKADDR_LL.pkttype) === PACKET_OUTGOING) {
-      // lo shows every packet twice, outgoing and incoming: keep one, as libpcap does
-      if (loopbacks.has(view.getInt32(address + SOCKADDR_LL.ifindex, true))) {
-        this.#start = -1;
-        return header;
-      }
-    }
-    let start = header + view.getUint16(header + TPACKET3_HDR.mac, true);
-    let captured = view.getUint32(header + TPACKET3_HDR.snaplen, true);
-    if (captured > snapLength) captured = snapLength;
-    let length = view.getUint32(header + TPACKET3_HDR.len, true);
-    if (cooked) {
-      start -= SLL2_LENGTH;
-      writeSll2(view, start, view, address, view.getInt32(address + SOCKADDR_LL.ifindex, true));
-      captured += SLL2_LENGTH;
-      length += SLL2_LENGTH;
-    } else if (
-      ethernet && captured >= ETHERNET_ADDRESSES_LENGTH &&
-      (view.getUint32(header + TPACKET3_HDR.status, true) & TP_STATUS_VLAN_VALID) !== 0
-    ) {
-      start = this.#restoreVlanTag(header, start);
-      captured += VLAN_TAG_LENGTH;
-      length += VLAN_TAG_LENGTH;
-    }
-    if (this.#userFilter !== undefined && this.#filteredOut(header, start, captured, length)) {
-      this.#start = -1;
-      return header;
-    }
-    this.#start = start;
-    this.#captured = captured;
-    this.#frameLength = length;
-    return header;
-  }
-
   /** Whether the user-space filter applies to the frame at `header` and rejects it. */
   #filteredOut(header: number, start: number, captured: number, length: number): boolean {
     const view = this.#view;
@@ -363,51 +320,94 @@ export class PacketRing {
     return runFilterAt(this.#userFilter!, view, start, captured, length) === 0;
   }
 
-  /** Hands out frames of the held block until it or `max` runs out. */
-  #walk(batch: FrameBatch, max: number): void {
+  /**
+   * Hands out frames of the held block until it or `max` runs out: into `batch`, or (the `-w`
+   * fast path) as pcap records in place, into `records`. One loop with locals serves both: a
+   * frame costs a few loads and stores, no calls.
+   */
+  #walk(batch: FrameBatch | undefined, records: PcapRecordBatch | undefined, max: number): void {
     const view = this.#view;
-    while (batch.count < max) {
-      const header = this.#nextFrame();
-      if (header < 0) return;
-      if (this.#start < 0) continue;
-      batch.push(
-        this.#start,
-        this.#captured,
-        this.#frameLength,
-        view.getUint32(header + TPACKET3_HDR.sec, true),
-        view.getUint32(header + TPACKET3_HDR.nsec, true),
-        view.getInt32(header + TPACKET3_HDR.address + SOCKADDR_LL.ifindex, true),
-      );
+    const words = this.#words;
+    const { snapLength, cooked, ethernet, loopbacks } = this.#options;
+    const filter = this.#userFilter;
+    const iov = records?.words;
+    const low = this.#addressLow;
+    const high = this.#addressHigh;
+    let count = batch?.count ?? records!.count;
+    let bytes = records?.bytes ?? 0;
+    let remaining = this.#remaining;
+    let cursor = this.#cursor;
+    while (count < max && remaining > 0) {
+      const header = cursor;
+      const at = header >>> 2;
+      const next = words[at + TPACKET3_HDR.nextOffset / 4]!;
+      remaining--;
+      cursor = next === 0 ? (this.#held + 1) * this.geometry.blockSize : header + next;
+      const address = header + TPACKET3_HDR.address;
+      if (
+        view.getUint8(address + SOCKADDR_LL.pkttype) === PACKET_OUTGOING &&
+        // lo shows every packet twice, outgoing and incoming: keep one, as libpcap does
+        loopbacks.has(view.getInt32(address + SOCKADDR_LL.ifindex, true))
+      ) {
+        continue;
+      }
+      let start = header + view.getUint16(header + TPACKET3_HDR.mac, true);
+      let captured = words[at + TPACKET3_HDR.snaplen / 4]!;
+      if (captured > snapLength) captured = snapLength;
+      let length = words[at + TPACKET3_HDR.len / 4]!;
+      if (cooked) {
+        start -= SLL2_LENGTH;
+        writeSll2(view, start, view, address, view.getInt32(address + SOCKADDR_LL.ifindex, true));
+        captured += SLL2_LENGTH;
+        length += SLL2_LENGTH;
+      } else if (
+        ethernet && captured >= ETHERNET_ADDRESSES_LENGTH &&
+        (words[at + TPACKET3_HDR.status / 4]! & TP_STATUS_VLAN_VALID) !== 0
+      ) {
+        start = this.#restoreVlanTag(header, start);
+        captured += VLAN_TAG_LENGTH;
+        length += VLAN_TAG_LENGTH;
+      }
+      if (filter !== undefined && this.#filteredOut(header, start, captured, length)) continue;
+      const seconds = words[at + TPACKET3_HDR.sec / 4]!;
+      const nanos = words[at + TPACKET3_HDR.nsec / 4]!;
+      if (iov === undefined) {
+        batch!.push(
+          start,
+          captured,
+          length,
+          seconds,
+          nanos,
+          view.getInt32(address + SOCKADDR_LL.ifindex, true),
+        );
+      } else {
+        // struct pcap_sf_pkthdr, nanosecond: tv_sec, tv_nsec, caplen, len (little-endian). It
+        // goes in the 16 bytes before the frame: the kernel starts frames at least
+        // TPACKET3_HDRLEN (68) + PACKET_RESERVE past their header, and the frame's start
+        // moves back by at most the reserve (SLL2 header, VLAN tag), so the record never
+        // reaches the 48-byte tpacket3_hdr; it may cover the sockaddr_ll, read already.
+        const record = start - PCAP_RECORD_LENGTH;
+        view.setUint32(record, seconds, true);
+        view.setUint32(record + 4, nanos, true);
+        view.setUint32(record + 8, captured, true);
+        view.setUint32(record + 12, length, true);
+        // struct iovec as four 32-bit words: the record's address, low and high halves (the
+        // low half may carry into the high one), then its length.
+        const word = count * IOVEC_WORDS;
+        const pointer = low + record;
+        iov[word] = pointer;
+        iov[word + 1] = pointer >= TWO_TO_32 ? high + 1 : high;
+        iov[word + 2] = PCAP_RECORD_LENGTH + captured;
+        iov[word + 3] = 0;
+        bytes += PCAP_RECORD_LENGTH + captured;
+      }
+      count++;
     }
-  }
-
-  /** Turns frames of the held block into pcap records in place until it or `max` runs out. */
-  #walkRecords(records: PcapRecordBatch, max: number): void {
-    const view = this.#view;
-    const iov = records.view;
-    const base = this.#address;
-    while (records.count < max) {
-      const header = this.#nextFrame();
-      if (header < 0) return;
-      if (this.#start < 0) continue;
-      // struct pcap_sf_pkthdr, nanosecond: tv_sec, tv_nsec, caplen, len (little-endian). It
-      // goes in the 16 bytes before the frame: the kernel starts frames at least
-      // TPACKET3_HDRLEN (68) + PACKET_RESERVE past their header, and the frame's start moves
-      // back by at most the reserve (SLL2 header, VLAN tag), so the record never reaches the
-      // 48-byte tpacket3_hdr; it may cover the sockaddr_ll, read already.
-      const record = this.#start - PCAP_RECORD_LENGTH;
-      view.setUint32(record, view.getUint32(header + TPACKET3_HDR.sec, true), true);
-      view.setUint32(record + 4, view.getUint32(header + TPACKET3_HDR.nsec, true), true);
-      view.setUint32(record + 8, this.#captured, true);
-      view.setUint32(record + 12, this.#frameLength, true);
-      const at = records.count * IOVEC.size;
-      const address = base + record;
-      const bytes = PCAP_RECORD_LENGTH + this.#captured;
-      setAddress(iov, at + IOVEC.base, address);
-      iov.setUint32(at + IOVEC.len, bytes, true);
-      iov.setUint32(at + IOVEC.len + 4, 0, true);
-      records.count++;
-      records.bytes += bytes;
+    this.#remaining = remaining;
+    this.#cursor = cursor;
+    if (records !== undefined) {
+      records.count = count;
+      records.bytes = bytes;
     }
   }
 

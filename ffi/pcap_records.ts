@@ -46,6 +46,8 @@ export class PcapRecordBatch {
   readonly iov: Uint8Array = new Uint8Array(RECORDS_PER_BATCH * IOVEC.size);
   /** A view over `iov`. */
   readonly view: DataView = new DataView(this.iov.buffer);
+  /** `iov` as 32-bit words (little-endian, as the machine is). */
+  readonly words: Uint32Array = new Uint32Array(this.iov.buffer);
 }
 
 /**
