@@ -31,8 +31,12 @@ const MAX_BATCH = 4096;
 const IDLE_WAIT_MS = 100;
 /** A capture that handed out a batch this recently (ms) is busy: it waits on its own thread. */
 const BUSY_MS = 20;
-/** How long one wait on the JS thread lasts (ms): short, so the event loop is not held up. */
-const BUSY_WAIT_MS = 5;
+/**
+ * How long one wait on the JS thread lasts (ms): as long as the ring takes at most to hand over a
+ * block that is not full, so a flood costs one wait a block, and short enough that signals and
+ * timers wait little.
+ */
+const BUSY_WAIT_MS = DEFAULT_BLOCK_TIMEOUT_MS;
 /** While packets keep coming, the event loop gets a turn this often (ms). */
 const TURN_MS = 50;
 /** Nanosecond timestamps: nine decimal digits. */
