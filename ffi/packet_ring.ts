@@ -31,6 +31,7 @@ import { runFilterAt } from "../filter/interpret.ts";
 import type { FrameBatch } from "./frame_batch.ts";
 import type { PcapRecordBatch } from "./pcap_records.ts";
 import { libc } from "./libc.ts";
+import { setAddress } from "./pointer.ts";
 import { setSocketInt } from "./sockopt.ts";
 
 /** Ring size when none is asked for: room for about 200,000 small frames. */
@@ -60,7 +61,8 @@ const SLL2_ADDRESS_LENGTH = 8;
 const PCAP_RECORD_LENGTH = 16;
 /** A struct iovec in 32-bit words. */
 const IOVEC_WORDS = IOVEC.size / 4;
-const TWO_TO_32 = 2 ** 32;
+/** The largest 32-bit word: a low half of an address above it carries into the high half. */
+const MAX_WORD = 0xffff_ffff;
 
 /** The shape of a ring: what PACKET_RX_RING is asked for. */
 export interface RingGeometry {
@@ -188,9 +190,10 @@ export class PacketRing {
     options: RingOptions,
   ) {
     this.#pointer = pointer;
-    const address = Number(Deno.UnsafePointer.value(pointer));
-    this.#addressHigh = Math.floor(address / TWO_TO_32);
-    this.#addressLow = address - this.#addressHigh * TWO_TO_32;
+    const halves = new Uint32Array(2);
+    setAddress(new DataView(halves.buffer), 0, Number(Deno.UnsafePointer.value(pointer)));
+    this.#addressLow = halves[0]!;
+    this.#addressHigh = halves[1]!;
     this.geometry = geometry;
     this.#length = geometry.blockSize * geometry.blockCount;
     this.#memory = Deno.UnsafePointerView.getArrayBuffer(pointer, this.#length);
@@ -396,7 +399,7 @@ export class PacketRing {
         const word = count * IOVEC_WORDS;
         const pointer = low + record;
         iov[word] = pointer;
-        iov[word + 1] = pointer >= TWO_TO_32 ? high + 1 : high;
+        iov[word + 1] = pointer > MAX_WORD ? high + 1 : high;
         iov[word + 2] = PCAP_RECORD_LENGTH + captured;
         iov[word + 3] = 0;
         bytes += PCAP_RECORD_LENGTH + captured;
