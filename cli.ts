@@ -7,35 +7,26 @@
  */
 
 import { parseArgs } from "node:util";
-import denoConfig from "./deno.json" with { type: "json" };
-import { decodeOptions, makePrinter, PrintGroup, type PrintOptions } from "./format/printer.ts";
-import { OutputClosedError, OutputWriter } from "./io/output.ts";
-import { PcapWriter } from "./io/pcap_writer.ts";
-import { BatchBuilder } from "./io/print_batch.ts";
-import { PrintPool } from "./io/print_pool.ts";
-import { decodeCursor } from "./parsers/decode.ts";
-import { feedParser } from "./io/read_records.ts";
-import type { CaptureParser, RecordCursor } from "./parsers/capture_format.ts";
-import { isSupportedLinkType, linkTypeName } from "./parsers/link_type.ts";
-import { capture, type CaptureOptions, type CaptureStats } from "./ffi/capture.ts";
-import type { RingGeometry } from "./ffi/packet_ring.ts";
-import { PcapFdWriter } from "./ffi/pcap_records.ts";
-import { CapturePool } from "./io/capture_pool.ts";
-import { type DumpStyle, formatProgram } from "./filter/dump.ts";
-import { parseFilter } from "./filter/parser.ts";
-import { RecordFilter } from "./filter/record_filter.ts";
-import { listInterfaces } from "./ffi/interfaces.ts";
-import { type L3Protocol, MAX_SNAP_LENGTH } from "./ffi/packet_socket.ts";
-import { dropPrivileges, effectiveUserId, resolveUser, type UserIds } from "./ffi/privileges.ts";
 import type { ParseArgsOptionsConfig } from "node:util";
-import { PacketSender } from "./ffi/send_socket.ts";
-import { decodePacket } from "./parsers/decode.ts";
-import { LINKTYPE_ETHERNET } from "./parsers/link_type.ts";
-import { IPV4_MIN_MTU } from "./parsers/fragment.ts";
-import { readNdjson } from "./io/read_ndjson.ts";
-import { atLine, type PacketEmitter, sendRecords } from "./io/send_records.ts";
-import { ErrnoError } from "./ffi/errno.ts";
-import { replayCapture } from "./io/replay.ts";
+import denoConfig from "./deno.json" with { type: "json" };
+// Only what every command needs is imported here. Each command loads its own modules when it
+// runs (`await import`), so that `-w` does not wait for the printers, nor `-r` for the capture
+// code: start-up is most of a short run's time.
+import { MAX_SNAP_LENGTH } from "./ffi/constants.ts";
+import { OutputClosedError, OutputWriter } from "./io/output.ts";
+import { LINKTYPE_ETHERNET, linkTypeName } from "./parsers/link_type.ts";
+import type { CaptureOptions, CaptureStats } from "./ffi/capture.ts";
+import type { RingGeometry } from "./ffi/packet_ring.ts";
+import type { L3Protocol } from "./ffi/packet_socket.ts";
+import { dropPrivileges, effectiveUserId, resolveUser, type UserIds } from "./ffi/privileges.ts";
+import type { DumpStyle } from "./filter/dump.ts";
+import type { RecordFilter } from "./filter/record_filter.ts";
+import type { PrintGroup, PrintOptions } from "./format/printer.ts";
+import type { DecodeOptions } from "./parsers/decode.ts";
+import type { PcapWriter } from "./io/pcap_writer.ts";
+import type { PrintPool } from "./io/print_pool.ts";
+import type { PacketEmitter } from "./io/send_records.ts";
+import type { CaptureParser, RecordCursor } from "./parsers/capture_format.ts";
 
 const HELP = `snout ${denoConfig.version}: a packet sniffer and packet toolkit for Deno
 
@@ -247,9 +238,7 @@ function filterExpression(file: string | undefined, words: string[]): string | u
     );
   }
   const expression = file !== undefined ? readFilterFile(file) : words.join(" ");
-  if (expression.trim() === "") return undefined;
-  parseFilter(expression); // a syntax error is reported before anything is read or opened
-  return expression;
+  return expression.trim() === "" ? undefined : expression;
 }
 
 function envGranted(name: string): boolean {
@@ -299,7 +288,32 @@ function writePrinted(out: OutputWriter, pool: PrintPool, text: Uint8Array): voi
   pool.recycle(text);
 }
 
+/** The filter of -r and -d, its compiler loaded only when there is one. */
+async function recordFilter(
+  expression: ConstructorParameters<typeof RecordFilter>[0],
+): Promise<RecordFilter> {
+  const { RecordFilter } = await import("./filter/record_filter.ts");
+  return new RecordFilter(expression);
+}
+
 async function readOffline(options: CliOptions, path: string): Promise<number> {
+  const [
+    { decodeOptions, makePrinter },
+    { PcapWriter },
+    { BatchBuilder },
+    { PrintPool },
+    { decodeCursor },
+    { feedParser },
+    { isSupportedLinkType },
+  ] = await Promise.all([
+    import("./format/printer.ts"),
+    import("./io/pcap_writer.ts"),
+    import("./io/print_batch.ts"),
+    import("./io/print_pool.ts"),
+    import("./parsers/decode.ts"),
+    import("./io/read_records.ts"),
+    import("./parsers/link_type.ts"),
+  ]);
   const printing = printOptions(options);
   const print = printing === undefined ? undefined : makePrinter(printing);
   const decoding = printing === undefined ? undefined : decodeOptions(printing);
@@ -313,7 +327,7 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
   let warning: string | undefined;
   let last: CaptureParser | undefined;
   const count = options.count ?? Infinity;
-  const filter = options.filter === undefined ? undefined : new RecordFilter(options.filter);
+  const filter = options.filter === undefined ? undefined : await recordFilter(options.filter);
   let number = 0;
   let kept = 0;
   let cursor: RecordCursor | undefined;
@@ -394,18 +408,25 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
 /** -d, -dd and -ddd. */
 const DUMP_STYLES: readonly DumpStyle[] = ["assembly", "c", "decimal"];
 
-function printProgram(filter: RecordFilter, linkType: number, littleEndian: boolean, dump: number) {
+async function printProgram(
+  filter: RecordFilter,
+  linkType: number,
+  littleEndian: boolean,
+  dump: number,
+): Promise<void> {
+  const { formatProgram } = await import("./filter/dump.ts");
   const style = DUMP_STYLES[Math.min(dump, DUMP_STYLES.length) - 1]!;
   console.log(formatProgram(filter.programFor(linkType, littleEndian), style));
 }
 
 /** `-d` with `-r`: the filter compiled for the file's link type, as `tcpdump -d -r FILE`. */
 async function dumpOffline(options: CliOptions, path: string): Promise<number> {
-  const filter = new RecordFilter(options.filter ?? "");
+  const { feedParser } = await import("./io/read_records.ts");
+  const filter = await recordFilter(options.filter ?? "");
   for await (const parser of feedParser(source(path))) {
     if (parser.linkType === undefined) parser.advance();
     if (parser.linkType !== undefined) {
-      printProgram(filter, parser.linkType, parser.littleEndian, options.dump);
+      await printProgram(filter, parser.linkType, parser.littleEndian, options.dump);
       return 0;
     }
   }
@@ -413,7 +434,8 @@ async function dumpOffline(options: CliOptions, path: string): Promise<number> {
 }
 
 /** `-D`: the interfaces, as tcpdump lists them. */
-function printInterfaces(): number {
+async function printInterfaces(): Promise<number> {
+  const { listInterfaces } = await import("./ffi/interfaces.ts");
   for (const i of listInterfaces()) {
     const flags = [i.up ? "Up" : "Down", ...(i.running ? ["Running"] : [])];
     if (i.loopback) flags.push("Loopback");
@@ -452,7 +474,6 @@ function socketOptions(options: CliOptions): CaptureOptions {
     ...(options.snapLength === undefined ? {} : { snapLength: options.snapLength }),
     ...(options.bufferKiB === undefined ? {} : { bufferSize: options.bufferKiB * 1024 }),
     ...(options.filter === undefined ? {} : { filter: options.filter }),
-    ...(options.filter === undefined ? {} : { filter: options.filter }),
     promiscuous: options.promiscuous,
     ring: options.ring,
   };
@@ -488,12 +509,13 @@ function pcapTarget(path: string): string | typeof Deno.stdout {
 }
 
 /** Opens the -w file once privileges are dropped. */
-function createWriter(
+async function createWriter(
   options: CliOptions,
   socket: { linkType: number; snapLength: number },
-): Promise<PcapWriter> | undefined {
+): Promise<PcapWriter | undefined> {
   if (options.write === undefined) return undefined;
-  return PcapWriter.create(pcapTarget(options.write), {
+  const { PcapWriter } = await import("./io/pcap_writer.ts");
+  return await PcapWriter.create(pcapTarget(options.write), {
     linkType: socket.linkType,
     snapLength: socket.snapLength,
     nanosecond: true,
@@ -508,10 +530,11 @@ function printStats(stats: CaptureStats): void {
 }
 
 async function captureLive(options: CliOptions): Promise<number> {
+  const { capture } = await import("./ffi/capture.ts");
   if (options.dump > 0) {
     const live = capture(socketOptions(options));
     try {
-      printProgram(new RecordFilter(live.filter ?? ""), live.linkType, true, options.dump);
+      await printProgram(await recordFilter(live.filter ?? ""), live.linkType, true, options.dump);
     } finally {
       live.close();
     }
@@ -519,8 +542,13 @@ async function captureLive(options: CliOptions): Promise<number> {
   }
   if (options.workers > 1) return await captureWithWorkers(options);
   const printing = printOptions(options);
-  const print = printing === undefined ? undefined : new PrintGroup(makePrinter(printing));
-  const decoding = printing === undefined ? undefined : decodeOptions(printing);
+  let print: PrintGroup | undefined;
+  let decoding: DecodeOptions | undefined;
+  if (printing !== undefined) {
+    const { decodeOptions, makePrinter, PrintGroup } = await import("./format/printer.ts");
+    print = new PrintGroup(makePrinter(printing));
+    decoding = decodeOptions(printing);
+  }
   const live = capture({
     ...socketOptions(options),
     ...(options.count === undefined ? {} : { count: options.count }),
@@ -533,6 +561,7 @@ async function captureLive(options: CliOptions): Promise<number> {
     if (user !== undefined) dropPrivileges(user);
     if (print === undefined && options.write !== undefined && live.ring !== undefined) {
       // Only writing, from a ring: records are laid out in the ring and written in place.
+      const { PcapFdWriter } = await import("./ffi/pcap_records.ts");
       const records = PcapFdWriter.create(options.write, live.linkType, live.snapLength);
       try {
         announce(options, live);
@@ -576,6 +605,7 @@ async function captureLive(options: CliOptions): Promise<number> {
 
 /** `--workers N`: N sockets in a fanout group, each read, decoded and printed by a worker. */
 async function captureWithWorkers(options: CliOptions): Promise<number> {
+  const { CapturePool } = await import("./io/capture_pool.ts");
   const printing = printOptions(options);
   const pool = await CapturePool.open({
     workers: options.workers,
@@ -694,7 +724,7 @@ function parseSubcommand<T extends ParseArgsOptionsConfig>(
   }
 }
 
-function parseSendOptions(args: string[]): SendCliOptions {
+async function parseSendOptions(args: string[]): Promise<SendCliOptions> {
   const { values, positionals } = parseSubcommand("send", args, {
     interface: { type: "string", short: "i" },
     count: { type: "string", short: "c" },
@@ -718,6 +748,7 @@ function parseSendOptions(args: string[]): SendCliOptions {
   if (typeof values.rate === "string") options.rate = parseRate(values.rate);
   if (typeof values.mtu === "string") {
     const mtu = Number(values.mtu);
+    const { IPV4_MIN_MTU } = await import("./parsers/fragment.ts");
     if (!/^[0-9]+$/.test(values.mtu) || mtu < IPV4_MIN_MTU || mtu > MAX_MTU) {
       throw new UsageError(
         `Invalid MTU "${values.mtu}": give a whole number from ${IPV4_MIN_MTU} to ${MAX_MTU}`,
@@ -773,6 +804,21 @@ async function sendCommand(options: SendCliOptions): Promise<number> {
     console.log(SEND_HELP);
     return 0;
   }
+  const [
+    { PacketSender },
+    { makePrinter },
+    { decodePacket },
+    { ErrnoError },
+    { readNdjson },
+    { atLine, sendRecords },
+  ] = await Promise.all([
+    import("./ffi/send_socket.ts"),
+    import("./format/printer.ts"),
+    import("./parsers/decode.ts"),
+    import("./ffi/errno.ts"),
+    import("./io/read_ndjson.ts"),
+    import("./io/send_records.ts"),
+  ]);
   const out = new OutputWriter(Deno.stdout);
   const sender = options.dryRun
     ? undefined
@@ -832,6 +878,10 @@ async function replayCommand(options: ReplayCliOptions): Promise<number> {
     console.log(REPLAY_HELP);
     return 0;
   }
+  const [{ PacketSender }, { replayCapture }] = await Promise.all([
+    import("./ffi/send_socket.ts"),
+    import("./io/replay.ts"),
+  ]);
   const sender = PacketSender.open({ interface: options.interface! });
   const { signal, remove } = abortOnSignals();
   let warning: string | undefined;
@@ -883,7 +933,7 @@ function flushQuietly(out: OutputWriter): void {
  */
 export async function main(args: string[]): Promise<number> {
   try {
-    if (args[0] === "send") return await sendCommand(parseSendOptions(args.slice(1)));
+    if (args[0] === "send") return await sendCommand(await parseSendOptions(args.slice(1)));
     if (args[0] === "replay") return await replayCommand(parseReplayOptions(args.slice(1)));
     const options = parseOptions(args);
     if (options.help) {
@@ -894,7 +944,12 @@ export async function main(args: string[]): Promise<number> {
       console.log(`snout ${denoConfig.version}`);
       return 0;
     }
-    if (options.listInterfaces) return printInterfaces();
+    if (options.filter !== undefined) {
+      // A syntax error is reported before anything is read or opened.
+      const { parseFilter } = await import("./filter/parser.ts");
+      parseFilter(options.filter);
+    }
+    if (options.listInterfaces) return await printInterfaces();
     if (options.read === undefined) return await captureLive(options);
     if (options.dump > 0) return await dumpOffline(options, options.read);
     return await readOffline(options, options.read);

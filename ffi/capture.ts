@@ -11,7 +11,14 @@ import type { CapturedPacket, Frame, PacketRecord } from "../parsers/types.ts";
 import type { BpfProgram } from "../filter/bpf.ts";
 import { compileFilter } from "../filter/compile.ts";
 import { parseFilter } from "../filter/parser.ts";
-import { EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_EVENT, EPOLLET, EPOLLIN } from "./constants.ts";
+import {
+  EPOLL_CLOEXEC,
+  EPOLL_CTL_ADD,
+  EPOLL_EVENT,
+  EPOLLET,
+  EPOLLIN,
+  MAX_SNAP_LENGTH,
+} from "./constants.ts";
 import { check, ErrnoError, lastErrno } from "./errno.ts";
 import { FrameBatch } from "./frame_batch.ts";
 import { PcapRecordBatch } from "./pcap_records.ts";
@@ -19,7 +26,6 @@ import { libc } from "./libc.ts";
 import { DEFAULT_BLOCK_TIMEOUT_MS, type RingGeometry } from "./packet_ring.ts";
 import {
   MAX_FANOUT_GROUP,
-  MAX_SNAP_LENGTH,
   PacketSocket,
   type PacketSocketOptions,
   type SocketStats,

@@ -21,6 +21,9 @@ export const SOCK_CLOEXEC = 0o2000000;
 /** Every protocol, as a packet socket's protocol (`<linux/if_ether.h>`). */
 export const ETH_P_ALL = 0x0003;
 
+/** Largest snapshot length, as libpcap's MAXIMUM_SNAPLEN. */
+export const MAX_SNAP_LENGTH = 262144;
+
 /** IP protocol numbers for `--l3` raw sockets. */
 export const IPPROTO = { icmp: 1, tcp: 6, udp: 17 } as const;
 

@@ -20,6 +20,7 @@ import {
   ETH_P_ALL,
   IOVEC,
   IPPROTO,
+  MAX_SNAP_LENGTH,
   MSG_TRUNC,
   MSGHDR,
   PACKET_ADD_MEMBERSHIP,
@@ -66,8 +67,6 @@ import {
 } from "./packet_ring.ts";
 import { attachSocketFilter, detachSocketFilter } from "./socket_filter.ts";
 
-/** Largest snapshot length, as libpcap's MAXIMUM_SNAPLEN. */
-export const MAX_SNAP_LENGTH = 262144;
 /** Default snapshot length. */
 export const DEFAULT_SNAP_LENGTH = MAX_SNAP_LENGTH;
 
