@@ -14,7 +14,7 @@ import denoConfig from "./deno.json" with { type: "json" };
 // code: start-up is most of a short run's time.
 import { MAX_SNAP_LENGTH } from "./ffi/constants.ts";
 import { OutputClosedError, OutputWriter } from "./io/output.ts";
-import { LINKTYPE_ETHERNET, linkTypeName } from "./parsers/link_type.ts";
+import { isSupportedLinkType, LINKTYPE_ETHERNET, linkTypeName } from "./parsers/link_type.ts";
 import type { CaptureOptions, CaptureStats } from "./ffi/capture.ts";
 import type { RingGeometry } from "./ffi/packet_ring.ts";
 import type { L3Protocol } from "./ffi/packet_socket.ts";
@@ -304,7 +304,6 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
     { PrintPool },
     { decodeCursor },
     { feedParser },
-    { isSupportedLinkType },
   ] = await Promise.all([
     import("./format/printer.ts"),
     import("./io/pcap_writer.ts"),
@@ -312,7 +311,6 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
     import("./io/print_pool.ts"),
     import("./parsers/decode.ts"),
     import("./io/read_records.ts"),
-    import("./parsers/link_type.ts"),
   ]);
   const printing = printOptions(options);
   const print = printing === undefined ? undefined : makePrinter(printing);
