@@ -9,11 +9,14 @@
 import { parseArgs } from "node:util";
 import type { ParseArgsOptionsConfig } from "node:util";
 import denoConfig from "./deno.json" with { type: "json" };
-// Only what every command needs is imported here. Each command loads its own modules when it
-// runs (`await import`), so that `-w` does not wait for the printers, nor `-r` for the capture
-// code: start-up is most of a short run's time.
+// Imported here: what every command needs, and the pcap writers, so that no module is loaded after
+// a live capture has dropped privileges. Each command loads the rest of its modules when it runs
+// (`await import`), so that `-w` does not wait for the printers, nor `-r` for the capture code:
+// start-up is most of a short run's time.
 import { MAX_SNAP_LENGTH } from "./ffi/constants.ts";
+import { PcapFdWriter } from "./ffi/pcap_records.ts";
 import { OutputClosedError, OutputWriter } from "./io/output.ts";
+import { PcapWriter } from "./io/pcap_writer.ts";
 import { isSupportedLinkType, LINKTYPE_ETHERNET, linkTypeName } from "./parsers/link_type.ts";
 import type { CaptureOptions, CaptureStats } from "./ffi/capture.ts";
 import type { RingGeometry } from "./ffi/packet_ring.ts";
@@ -23,7 +26,6 @@ import type { DumpStyle } from "./filter/dump.ts";
 import type { RecordFilter } from "./filter/record_filter.ts";
 import type { PrintGroup, PrintOptions } from "./format/printer.ts";
 import type { DecodeOptions } from "./parsers/decode.ts";
-import type { PcapWriter } from "./io/pcap_writer.ts";
 import type { PrintPool } from "./io/print_pool.ts";
 import type { PacketEmitter } from "./io/send_records.ts";
 import type { CaptureParser, RecordCursor } from "./parsers/capture_format.ts";
@@ -299,14 +301,12 @@ async function recordFilter(
 async function readOffline(options: CliOptions, path: string): Promise<number> {
   const [
     { decodeOptions, makePrinter },
-    { PcapWriter },
     { BatchBuilder },
     { PrintPool },
     { decodeCursor },
     { feedParser },
   ] = await Promise.all([
     import("./format/printer.ts"),
-    import("./io/pcap_writer.ts"),
     import("./io/print_batch.ts"),
     import("./io/print_pool.ts"),
     import("./parsers/decode.ts"),
@@ -507,13 +507,12 @@ function pcapTarget(path: string): string | typeof Deno.stdout {
 }
 
 /** Opens the -w file once privileges are dropped. */
-async function createWriter(
+function createWriter(
   options: CliOptions,
   socket: { linkType: number; snapLength: number },
-): Promise<PcapWriter | undefined> {
+): Promise<PcapWriter> | undefined {
   if (options.write === undefined) return undefined;
-  const { PcapWriter } = await import("./io/pcap_writer.ts");
-  return await PcapWriter.create(pcapTarget(options.write), {
+  return PcapWriter.create(pcapTarget(options.write), {
     linkType: socket.linkType,
     snapLength: socket.snapLength,
     nanosecond: true,
@@ -559,7 +558,6 @@ async function captureLive(options: CliOptions): Promise<number> {
     if (user !== undefined) dropPrivileges(user);
     if (print === undefined && options.write !== undefined && live.ring !== undefined) {
       // Only writing, from a ring: records are laid out in the ring and written in place.
-      const { PcapFdWriter } = await import("./ffi/pcap_records.ts");
       const records = PcapFdWriter.create(options.write, live.linkType, live.snapLength);
       try {
         announce(options, live);
