@@ -569,6 +569,7 @@ async function captureLive(options: CliOptions): Promise<number> {
     }
     writer = await createWriter(options, live);
     announce(options, live);
+    let number = 0;
     for await (const batch of live.frames()) {
       for (let i = 0; i < batch.count; i++) {
         if (writer !== undefined) {
@@ -582,7 +583,8 @@ async function captureLive(options: CliOptions): Promise<number> {
           );
           if (flushing !== undefined) await flushing;
         }
-        print?.add(live.decodeFrame(batch, i, undefined, decoding), () => batch.data(i), out);
+        number++;
+        print?.addCursor(live.frameCursor(batch, i), number, decoding, () => batch.data(i), out);
       }
       print?.end(out);
       out.flush(); // live output shows at once, a wake-up's worth at a time

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { formatTime } from "../parsers/capture_format.ts";
+import { formatTime, type RecordCursor } from "../parsers/capture_format.ts";
 import { decodeAt, type DecodeOptions } from "../parsers/decode.ts";
 import type { CapturedPacket, Frame, PacketRecord } from "../parsers/types.ts";
 import type { BpfProgram } from "../filter/bpf.ts";
@@ -131,6 +131,18 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
   readonly #events = new Uint8Array(EPOLL_EVENT.size);
   readonly #batch = new FrameBatch();
   readonly #records = new PcapRecordBatch();
+  readonly #cursor: RecordCursor = {
+    bytes: this.#batch.bytes,
+    view: this.#batch.view,
+    offset: 0,
+    captured: 0,
+    length: 0,
+    seconds: 0,
+    nanos: 0,
+    digits: NANO_DIGITS,
+    linkType: 0,
+    interface: -1,
+  };
   readonly #count: number;
   #captured = 0;
   #number = 0;
@@ -327,6 +339,45 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
       batch.interfaces[i]!,
     );
     return decodeAt(batch.view, batch.offsets[i]!, frame, options);
+  }
+
+  /**
+   * A cursor on frame `i` of a batch from {@linkcode LiveCapture.frames}, such as a capture
+   * file's parser gives, for code that reads records through cursors (a print group writing
+   * JSON from the bytes). One cursor serves every call: it is valid until the next call, and
+   * only while the batch is.
+   *
+   * @example Print the frames of a live capture as JSON lines (root, --allow-ffi)
+   * ```ts ignore
+   * import { capture } from "./capture.ts";
+   * import { makePrinter, PrintGroup } from "../format/printer.ts";
+   * import { LineCollector } from "../format/ascii.ts";
+   * await using live = capture({ interface: "lo", count: 10 });
+   * const group = new PrintGroup(makePrinter({ mode: "json", hex: 0, color: false }));
+   * const out = new LineCollector();
+   * let number = 0;
+   * for await (const batch of live.frames()) {
+   *   for (let i = 0; i < batch.count; i++) {
+   *     group.addCursor(live.frameCursor(batch, i), ++number, undefined, () => batch.data(i), out);
+   *   }
+   * }
+   * group.end(out);
+   * ```
+   */
+  frameCursor(batch: FrameBatch, i: number): RecordCursor {
+    const cursor = this.#cursor;
+    cursor.bytes = batch.bytes;
+    cursor.view = batch.view;
+    cursor.offset = batch.offsets[i]!;
+    cursor.captured = batch.captured[i]!;
+    cursor.length = batch.lengths[i]!;
+    cursor.seconds = batch.seconds[i]!;
+    cursor.nanos = batch.nanos[i]!;
+    cursor.linkType = this.linkType;
+    // An interface index is never 0: 0 means the socket did not say.
+    const ifindex = batch.interfaces[i]!;
+    cursor.interface = ifindex === 0 ? -1 : ifindex;
+    return cursor;
   }
 
   /** The frame facts of a packet of this capture. */

@@ -5,11 +5,13 @@
  * @module
  */
 
-import { type DecodeOptions, linkHeaderLength } from "../parsers/decode.ts";
+import type { RecordCursor } from "../parsers/capture_format.ts";
+import { decodeCursor, type DecodeOptions, linkHeaderLength } from "../parsers/decode.ts";
 import type { PacketRecord } from "../parsers/types.ts";
 import type { LineOutput } from "./ascii.ts";
 import { formatHex } from "./hex.ts";
 import { writeJsonLines } from "./json.ts";
+import { writeJsonFrame } from "./json_frame.ts";
 import { writeSummary } from "./summary.ts";
 import { formatVerbose } from "./verbose.ts";
 
@@ -27,11 +29,18 @@ export interface PrintOptions {
  * Writes a decoded packet's text to `out`: one line, or more with a hex dump. `frame` returns
  * the captured bytes; it is called only for hex dumps. A printer that can write many packets
  * faster than one at a time (JSON) also has `many`, which writes the same text; a
- * {@linkcode PrintGroup} uses it.
+ * {@linkcode PrintGroup} uses it. A printer that can write some packets straight from their
+ * bytes (JSON again) has `direct`.
  */
 export type Printer = ((pkt: PacketRecord, frame: () => Uint8Array, out: LineOutput) => void) & {
   /** Writes the text of every packet of `pkts`, in order, as the printer itself would. */
   readonly many?: (pkts: readonly PacketRecord[], out: LineOutput) => void;
+  /**
+   * Writes the text of the record under `cursor`, as frame `number`, from its bytes, the same
+   * text the printer writes for its decoded record, and returns true; or writes nothing and
+   * returns false, leaving the record to be decoded.
+   */
+  readonly direct?: (cursor: RecordCursor, number: number, out: LineOutput) => boolean;
 };
 
 /** Packets a {@linkcode PrintGroup} gathers before it prints them: about 50 KB of JSON. */
@@ -83,6 +92,11 @@ export function makePrinter(options: PrintOptions): Printer {
           if (pkts.length === 0) return;
           writeJsonLines(pkts, out.beginLine());
           out.endLine();
+        },
+        direct: (cursor: RecordCursor, number: number, out: LineOutput) => {
+          if (!writeJsonFrame(cursor, number, out.beginLine())) return false;
+          out.endLine();
+          return true;
         },
       },
     );
@@ -142,6 +156,46 @@ export class PrintGroup {
     }
     this.#gathered.push(pkt);
     if (this.#gathered.length >= GROUP_SIZE) this.end(out);
+  }
+
+  /**
+   * Prints the record under `cursor` as frame `number`: from its bytes where the printer can
+   * (see {@linkcode Printer}), otherwise decoded with `options` and added as by
+   * {@linkcode PrintGroup.add}. The packets gathered before it are printed first.
+   *
+   * @example A TCP segment's line, written from its bytes
+   * ```ts
+   * import { makePrinter, PrintGroup } from "./printer.ts";
+   * import { LineCollector } from "./ascii.ts";
+   * import type { RecordCursor } from "../parsers/capture_format.ts";
+   * import { decodeCursor } from "../parsers/decode.ts";
+   * import assert from "node:assert/strict";
+   * const bytes = new Uint8Array(54);
+   * bytes.set([0x08, 0x00, 0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+   *   0x30, 0x39, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff], 12);
+   * const cursor: RecordCursor = { bytes, view: new DataView(bytes.buffer), offset: 0,
+   *   captured: 54, length: 54, seconds: 0, nanos: 0, digits: 6, linkType: 1, interface: -1 };
+   * const group = new PrintGroup(makePrinter({ mode: "json", hex: 0, color: false }));
+   * const out = new LineCollector();
+   * group.addCursor(cursor, 1, undefined, () => bytes, out);
+   * group.end(out);
+   * assert.deepEqual(out.lines, [JSON.stringify(decodeCursor(cursor, 1))]);
+   * ```
+   */
+  addCursor(
+    cursor: RecordCursor,
+    number: number,
+    options: DecodeOptions | undefined,
+    frame: () => Uint8Array,
+    out: LineOutput,
+  ): void {
+    const direct = this.#print.direct;
+    // Text written from the bytes has every checksum verified, as the decoders do by default.
+    if (direct !== undefined && options?.checksums !== false) {
+      if (this.#gathered.length > 0) this.end(out);
+      if (direct(cursor, number, out)) return;
+    }
+    this.add(decodeCursor(cursor, number, options), frame, out);
   }
 
   /** Prints the packets gathered so far to `out`. */

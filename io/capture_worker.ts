@@ -51,7 +51,7 @@ async function run(live: LiveCapture, setup: CaptureWorkerSetup): Promise<void> 
       continue;
     }
     for (let i = 0; i < taken; i++) {
-      print?.add(live.decodeFrame(batch, i, first + i, decoding), () => batch.data(i), out);
+      print?.addCursor(live.frameCursor(batch, i), first + i, decoding, () => batch.data(i), out);
       if (setup.write) {
         const captured = batch.captured[i]!;
         const start = batch.offsets[i]!;

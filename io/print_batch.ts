@@ -9,7 +9,6 @@ import type { RecordCursor } from "../parsers/capture_format.ts";
 import type { LineOutput } from "../format/ascii.ts";
 import { type Printer, PrintGroup } from "../format/printer.ts";
 import type { DecodeOptions } from "../parsers/decode.ts";
-import { decodeCursor } from "../parsers/decode.ts";
 
 /**
  * Numbers kept per record: offset, captured, length, seconds, nanos, digits, link type,
@@ -176,7 +175,7 @@ export function printBatch(
     cursor.digits = meta[at + 5]!;
     cursor.linkType = meta[at + 6]!;
     cursor.interface = meta[at + 7]!;
-    group.add(decodeCursor(cursor, meta[at + 8]!, options), frame, out);
+    group.addCursor(cursor, meta[at + 8]!, options, frame, out);
   }
   group.end(out);
 }

@@ -1,0 +1,646 @@
+/**
+ * `--json` lines written straight from a frame's bytes, with no record in between, for the
+ * packets most traffic is made of. JSON.stringify spends 35-75 ns on each value of a record here,
+ * and a TCP record has about 60 of them; writing the same text from the bytes costs about a
+ * third of decoding and stringifying together.
+ *
+ * The frames written here are Ethernet frames, whole (captured as long as on the wire), carrying
+ * ARP or RARP for IPv4 over Ethernet, or IPv4 without options or IPv6 without extension headers,
+ * unfragmented, whose lengths agree, carrying TCP, UDP, or an ICMP or ICMPv6 echo. {@linkcode writeJsonFrame} writes nothing for any
+ * other frame and leaves it to the decoders. For a frame it writes, the text is byte for byte the
+ * `JSON.stringify` of the decoders' record: tests/json_frame_test.ts holds the two side by side
+ * on every recorded fixture and on thousands of corrupted copies of them.
+ *
+ * @module
+ */
+
+import { ipv6Text } from "../parsers/address.ts";
+import { formatTime, type RecordCursor } from "../parsers/capture_format.ts";
+import { checksumVerifies, onesComplementSum } from "../parsers/checksum.ts";
+import { ARP_FIXED_LENGTH } from "../parsers/arp.ts";
+import {
+  ETHERNET_HEADER_LENGTH,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ETHERTYPE_RARP,
+} from "../parsers/ethernet.ts";
+import { IPPROTO_ICMP, IPPROTO_ICMPV6 } from "../parsers/icmp.ts";
+import { IPV4_MIN_HEADER_LENGTH, IPV4_OFFSET_DST, IPV4_OFFSET_SRC } from "../parsers/ipv4.ts";
+import { IPV6_HEADER_LENGTH, IPV6_OFFSET_DST, IPV6_OFFSET_SRC } from "../parsers/ipv6.ts";
+import { LINKTYPE_ETHERNET } from "../parsers/link_type.ts";
+import {
+  IPPROTO_TCP,
+  TCP_MIN_HEADER_LENGTH,
+  TCP_OPTION_MSS,
+  TCP_OPTION_NOP,
+  TCP_OPTION_SACK,
+  TCP_OPTION_SACK_PERMITTED,
+  TCP_OPTION_TIMESTAMP,
+  TCP_OPTION_WINDOW_SCALE,
+} from "../parsers/tcp.ts";
+import { IPPROTO_UDP, UDP_HEADER_LENGTH } from "../parsers/udp.ts";
+import type { AsciiBuffer } from "./ascii.ts";
+
+// ---- Where the fields are ------------------------------------------------------------------
+
+const ETHERNET_OFFSET_SRC = 6;
+const ETHERNET_OFFSET_TYPE = 12;
+const MAC_LENGTH = 6;
+const IPV4_ADDRESS_LENGTH = 4;
+/** ARP's fixed part, then sender and target addresses of Ethernet and IPv4. */
+const ARP_ETHERNET_IPV4_LENGTH = ARP_FIXED_LENGTH + 2 * (MAC_LENGTH + IPV4_ADDRESS_LENGTH);
+/** Version 4 and a 20-byte header: IPv4 without options. */
+const IPV4_FIRST_BYTE = 0x45;
+/** The more-fragments flag and the fragment offset. */
+const IPV4_FRAGMENT_BITS = 0x3fff;
+const IPV4_FLAG_RESERVED = 0x8000;
+const IPV4_FLAG_DONT_FRAGMENT = 0x4000;
+const IPV6_VERSION = 6;
+/** ICMP's header: type, code, checksum, then an echo's id and sequence number. */
+const ICMP_ECHO_HEADER_LENGTH = 8;
+const ICMP_ECHO_REPLY = 0;
+const ICMP_ECHO_REQUEST = 8;
+const ICMP_TIMESTAMP = 13;
+const ICMP_TIMESTAMP_REPLY = 14;
+const ICMPV6_ECHO_REQUEST = 128;
+const ICMPV6_ECHO_REPLY = 129;
+const MSS_LENGTH = 4;
+const WINDOW_SCALE_LENGTH = 3;
+const SACK_PERMITTED_LENGTH = 2;
+const TIMESTAMP_LENGTH = 10;
+const SACK_BLOCK_LENGTH = 8;
+/** An option's kind and length bytes. */
+const OPTION_HEAD_LENGTH = 2;
+const TCP_FLAGS_MASK = 0x0fff;
+/**
+ * Room reserved for one line, more than the longest written here: IPv6 addresses of 39
+ * characters, and 40 bytes of TCP options as NOPs (11 characters each) or as one unknown option
+ * (two hex digits a byte).
+ */
+const LINE_ROOM = 2048;
+
+// ---- Writing bytes -------------------------------------------------------------------------
+
+/** A piece of fixed text, kept as big-endian 32-bit words so that it is copied four bytes a step. */
+class Piece {
+  readonly words: Uint32Array;
+  readonly length: number;
+
+  constructor(text: string) {
+    this.length = text.length;
+    this.words = new Uint32Array(Math.ceil(text.length / 4));
+    for (let i = 0; i < text.length; i++) {
+      this.words[i >> 2]! |= text.charCodeAt(i) << (24 - 8 * (i & 3));
+    }
+  }
+}
+
+const DIGIT_0 = 0x30;
+const COLON = 0x3a;
+const DOT = 0x2e;
+const COMMA = 0x2c;
+/** Two ASCII digits for each number below 100. */
+const DIGIT_PAIRS = new Uint8Array(200);
+for (let i = 0; i < 100; i++) {
+  DIGIT_PAIRS[2 * i] = DIGIT_0 + Math.floor(i / 10);
+  DIGIT_PAIRS[2 * i + 1] = DIGIT_0 + (i % 10);
+}
+const HEX_DIGITS = new Uint8Array(512);
+for (let i = 0; i < 256; i++) {
+  const text = i.toString(16).padStart(2, "0");
+  HEX_DIGITS[2 * i] = text.charCodeAt(0);
+  HEX_DIGITS[2 * i + 1] = text.charCodeAt(1);
+}
+const INT32_MAX = 0x7fffffff;
+/** A number above INT32_MAX is written as its part above 10^8, then eight digits. */
+const LOW_PART = 100_000_000;
+const LOW_PART_DIGITS = 8;
+
+/** The buffer written to, and a DataView over it, renewed when the output grows. */
+let target: Uint8Array = new Uint8Array(0);
+let targetView = new DataView(target.buffer);
+
+/** Makes room for a line in `out` and writes to it from now on; returns where the line starts. */
+function reserve(out: AsciiBuffer): number {
+  out.reserve(LINE_ROOM);
+  if (out.bytes !== target) {
+    target = out.bytes;
+    targetView = new DataView(target.buffer, target.byteOffset, target.byteLength);
+  }
+  return out.length;
+}
+
+/**
+ * Writes `piece` at `at` and returns where it ends. The last word may write up to three bytes
+ * past the end, into room the caller reserved; what follows overwrites them.
+ */
+function put(at: number, piece: Piece): number {
+  const words = piece.words;
+  const view = targetView;
+  for (let i = 0; i < words.length; i++) view.setUint32(at + 4 * i, words[i]!);
+  return at + piece.length;
+}
+
+/** Decimal digits of `value`, an integer from 0 to INT32_MAX. */
+function putSmall(at: number, value: number): number {
+  const bytes = target;
+  if (value < 10) {
+    bytes[at] = DIGIT_0 + value;
+    return at + 1;
+  }
+  const digits = value < 100
+    ? 2
+    : value < 1_000
+    ? 3
+    : value < 10_000
+    ? 4
+    : value < 100_000
+    ? 5
+    : value < 1_000_000
+    ? 6
+    : value < 10_000_000
+    ? 7
+    : value < 100_000_000
+    ? 8
+    : value < 1_000_000_000
+    ? 9
+    : 10;
+  let rest = value;
+  let i = at + digits;
+  while (rest >= 100) {
+    const high = (rest / 100) | 0;
+    const pair = (rest - high * 100) << 1;
+    rest = high;
+    bytes[--i] = DIGIT_PAIRS[pair + 1]!;
+    bytes[--i] = DIGIT_PAIRS[pair]!;
+  }
+  if (rest >= 10) {
+    bytes[--i] = DIGIT_PAIRS[2 * rest + 1]!;
+    bytes[--i] = DIGIT_PAIRS[2 * rest]!;
+  } else {
+    bytes[--i] = DIGIT_0 + rest;
+  }
+  return at + digits;
+}
+
+/** Decimal digits of `value`, a whole number below 2^53 as JSON.stringify writes it. */
+function putNumber(at: number, value: number): number {
+  if (value <= INT32_MAX) return putSmall(at, value | 0);
+  const high = Math.floor(value / LOW_PART);
+  const at2 = putSmall(at, high);
+  let low = (value - high * LOW_PART) | 0;
+  const bytes = target;
+  for (let i = at2 + LOW_PART_DIGITS; i > at2; i -= 2) {
+    const rest = (low / 100) | 0;
+    const pair = (low - rest * 100) << 1;
+    low = rest;
+    bytes[i - 1] = DIGIT_PAIRS[pair + 1]!;
+    bytes[i - 2] = DIGIT_PAIRS[pair]!;
+  }
+  return at2 + LOW_PART_DIGITS;
+}
+
+/** The characters of `text`, which are ASCII. */
+function putText(at: number, text: string): number {
+  const bytes = target;
+  for (let i = 0; i < text.length; i++) bytes[at + i] = text.charCodeAt(i);
+  return at + text.length;
+}
+
+/** A MAC address at `offset` of the frame's view, as `aa:bb:cc:dd:ee:ff`. */
+function putMac(at: number, view: DataView, offset: number): number {
+  const bytes = target;
+  let i = at;
+  for (let k = 0; k < MAC_LENGTH; k++) {
+    if (k > 0) bytes[i++] = COLON;
+    const byte = view.getUint8(offset + k);
+    bytes[i++] = HEX_DIGITS[2 * byte]!;
+    bytes[i++] = HEX_DIGITS[2 * byte + 1]!;
+  }
+  return i;
+}
+
+/** An IPv4 address at `offset`, dotted decimal. */
+function putIpv4(at: number, view: DataView, offset: number): number {
+  let i = putSmall(at, view.getUint8(offset));
+  for (let k = 1; k < 4; k++) {
+    target[i++] = DOT;
+    i = putSmall(i, view.getUint8(offset + k));
+  }
+  return i;
+}
+
+/** `length` bytes at `offset` as lowercase hex. */
+function putHex(at: number, view: DataView, offset: number, length: number): number {
+  const bytes = target;
+  let i = at;
+  for (let k = 0; k < length; k++) {
+    const byte = view.getUint8(offset + k);
+    bytes[i++] = HEX_DIGITS[2 * byte]!;
+    bytes[i++] = HEX_DIGITS[2 * byte + 1]!;
+  }
+  return i;
+}
+
+const TRUE = new Piece("true");
+const FALSE = new Piece("false");
+const NULL = new Piece("null");
+
+function putBoolean(at: number, value: boolean): number {
+  return put(at, value ? TRUE : FALSE);
+}
+
+// ---- The text around the values --------------------------------------------------------------
+
+const FRAME_NUMBER = new Piece('{"frame":{"number":');
+const FRAME_TIME = new Piece(',"time":"');
+const FRAME_LENGTH = new Piece('","length":');
+const FRAME_CAPTURED = new Piece(',"captured":');
+const FRAME_LINK_TYPE = new Piece(',"linkType":1');
+const FRAME_INTERFACE = new Piece(',"interface":');
+const ETHERNET_SRC = new Piece('},"layers":[{"type":"ethernet","src":"');
+const ETHERNET_DST = new Piece('","dst":"');
+const ETHERNET_IPV4 = new Piece('","etherType":2048},');
+const ETHERNET_ETHER_TYPE = new Piece('","etherType":');
+const ARP_HARDWARE_TYPE = new Piece('},{"type":"arp","hardwareType":');
+const ARP_PROTOCOL_TYPE = new Piece(',"protocolType":');
+const ARP_OPCODE = new Piece(',"hardwareSize":6,"protocolSize":4,"opcode":');
+const ARP_SENDER_MAC = new Piece(',"senderMac":"');
+const ARP_SENDER_IP = new Piece('","senderIp":"');
+const ARP_TARGET_MAC = new Piece('","targetMac":"');
+const ARP_TARGET_IP = new Piece('","targetIp":"');
+const ETHERNET_IPV6 = new Piece('","etherType":34525},');
+const IPV4_DSCP = new Piece('{"type":"ipv4","version":4,"headerLength":20,"dscp":');
+const IPV4_ECN = new Piece(',"ecn":');
+const IPV4_TOTAL_LENGTH = new Piece(',"totalLength":');
+const IPV4_ID = new Piece(',"id":');
+const IPV4_RESERVED = new Piece(',"reservedFlag":');
+const IPV4_DONT_FRAGMENT = new Piece(',"dontFragment":');
+const IPV4_TTL = new Piece(',"moreFragments":false,"fragmentOffset":0,"ttl":');
+const IPV4_PROTOCOL = new Piece(',"protocol":');
+const CHECKSUM = new Piece(',"checksum":');
+const CHECKSUM_VALID = new Piece(',"checksumValid":');
+const IP_SRC = new Piece(',"src":"');
+const IP_DST = new Piece('","dst":"');
+const IPV4_END = new Piece('","options":[]},');
+const IPV6_TRAFFIC_CLASS = new Piece('{"type":"ipv6","version":6,"trafficClass":');
+const IPV6_FLOW_LABEL = new Piece(',"flowLabel":');
+const IPV6_PAYLOAD_LENGTH = new Piece(',"payloadLength":');
+const IPV6_NEXT_HEADER = new Piece(',"nextHeader":');
+const IPV6_HOP_LIMIT = new Piece(',"hopLimit":');
+const IPV6_END = new Piece('","extensions":[]},');
+const UDP_SRC_PORT = new Piece('{"type":"udp","srcPort":');
+const TCP_SRC_PORT = new Piece('{"type":"tcp","srcPort":');
+const DST_PORT = new Piece(',"dstPort":');
+const UDP_LENGTH = new Piece(',"length":');
+const TCP_SEQ = new Piece(',"seq":');
+const TCP_ACK = new Piece(',"ack":');
+const TCP_HEADER_LENGTH = new Piece(',"headerLength":');
+const TCP_FLAGS = new Piece(',"flags":');
+const TCP_WINDOW = new Piece(',"window":');
+const TCP_URGENT = new Piece(',"urgentPointer":');
+const TCP_PAYLOAD_LENGTH = new Piece(',"payloadLength":');
+const TCP_OPTIONS = new Piece(',"options":[');
+const OPTION_KIND = new Piece('{"kind":');
+const OPTION_LENGTH = new Piece(',"length":');
+const OPTION_MSS = new Piece('{"kind":2,"length":4,"mss":');
+const OPTION_SHIFT = new Piece('{"kind":3,"length":3,"shift":');
+const OPTION_SACK_PERMITTED = new Piece('{"kind":4,"length":2}');
+const OPTION_TSVAL = new Piece('{"kind":8,"length":10,"tsval":');
+const OPTION_TSECR = new Piece(',"tsecr":');
+const OPTION_BLOCKS = new Piece(',"blocks":[');
+const OPTION_DATA = new Piece(',"data":"');
+const ICMP_MESSAGE_TYPE = new Piece('{"type":"icmp","messageType":');
+const ICMPV6_MESSAGE_TYPE = new Piece('{"type":"icmpv6","messageType":');
+const ICMP_CODE = new Piece(',"code":');
+const ICMP_ID = new Piece(',"id":');
+const ICMP_SEQ = new Piece(',"seq":');
+const CLOSE = new Piece("}");
+const CLOSE_QUOTE = new Piece('"}');
+const CLOSE_ARRAY = new Piece("]}");
+const BLOCK_OPEN = new Piece("[");
+const BLOCK_CLOSE = new Piece("]");
+const RECORD_END = new Piece('],"truncated":false}');
+
+// ---- Which frames ----------------------------------------------------------------------------
+
+/** Whether the TCP options in `[start, end)` are whole, each within the header. */
+function tcpOptionsWhole(view: DataView, start: number, end: number): boolean {
+  let i = start;
+  while (i < end) {
+    if (view.getUint8(i) <= TCP_OPTION_NOP) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= end) return false;
+    const length = view.getUint8(i + 1);
+    if (length < OPTION_HEAD_LENGTH || i + length > end) return false;
+    i += length;
+  }
+  return true;
+}
+
+/**
+ * Whether the transport layer at `offset`, in an IP payload ending at `end`, is one written here
+ * and decodes without error: whole, its lengths within the payload.
+ */
+function transportFits(view: DataView, protocol: number, offset: number, end: number): boolean {
+  const available = end - offset;
+  switch (protocol) {
+    case IPPROTO_TCP: {
+      if (available < TCP_MIN_HEADER_LENGTH) return false;
+      const headerLength = (view.getUint8(offset + 12) >> 4) * 4;
+      return headerLength >= TCP_MIN_HEADER_LENGTH && headerLength <= available &&
+        tcpOptionsWhole(view, offset + TCP_MIN_HEADER_LENGTH, offset + headerLength);
+    }
+    case IPPROTO_UDP: {
+      if (available < UDP_HEADER_LENGTH) return false;
+      const length = view.getUint16(offset + 4);
+      return length >= UDP_HEADER_LENGTH && length <= available;
+    }
+    case IPPROTO_ICMP: {
+      if (available < ICMP_ECHO_HEADER_LENGTH) return false;
+      const type = view.getUint8(offset);
+      return type === ICMP_ECHO_REQUEST || type === ICMP_ECHO_REPLY || type === ICMP_TIMESTAMP ||
+        type === ICMP_TIMESTAMP_REPLY;
+    }
+    case IPPROTO_ICMPV6: {
+      if (available < ICMP_ECHO_HEADER_LENGTH) return false;
+      const type = view.getUint8(offset);
+      return type === ICMPV6_ECHO_REQUEST || type === ICMPV6_ECHO_REPLY;
+    }
+    default:
+      return false;
+  }
+}
+
+// ---- Layers ----------------------------------------------------------------------------------
+
+function putTcpOptions(at: number, view: DataView, start: number, end: number): number {
+  let i = put(at, TCP_OPTIONS);
+  let position = start;
+  while (position < end) {
+    if (position > start) target[i++] = COMMA;
+    const kind = view.getUint8(position);
+    if (kind <= TCP_OPTION_NOP) {
+      i = putSmall(put(i, OPTION_KIND), kind);
+      i = put(i, CLOSE);
+      position++;
+      continue;
+    }
+    const length = view.getUint8(position + 1);
+    if (kind === TCP_OPTION_MSS && length === MSS_LENGTH) {
+      i = put(putNumber(put(i, OPTION_MSS), view.getUint16(position + 2)), CLOSE);
+    } else if (kind === TCP_OPTION_WINDOW_SCALE && length === WINDOW_SCALE_LENGTH) {
+      i = put(putSmall(put(i, OPTION_SHIFT), view.getUint8(position + 2)), CLOSE);
+    } else if (kind === TCP_OPTION_SACK_PERMITTED && length === SACK_PERMITTED_LENGTH) {
+      i = put(i, OPTION_SACK_PERMITTED);
+    } else if (kind === TCP_OPTION_TIMESTAMP && length === TIMESTAMP_LENGTH) {
+      i = putNumber(put(i, OPTION_TSVAL), view.getUint32(position + 2));
+      i = put(putNumber(put(i, OPTION_TSECR), view.getUint32(position + 6)), CLOSE);
+    } else {
+      i = putSmall(put(i, OPTION_KIND), kind);
+      i = putSmall(put(i, OPTION_LENGTH), length);
+      const data = length - OPTION_HEAD_LENGTH;
+      if (kind === TCP_OPTION_SACK && data % SACK_BLOCK_LENGTH === 0) {
+        i = put(i, OPTION_BLOCKS);
+        for (let b = position + OPTION_HEAD_LENGTH; b < position + length; b += SACK_BLOCK_LENGTH) {
+          if (b > position + OPTION_HEAD_LENGTH) target[i++] = COMMA;
+          i = putNumber(put(i, BLOCK_OPEN), view.getUint32(b));
+          target[i++] = COMMA;
+          i = put(putNumber(i, view.getUint32(b + 4)), BLOCK_CLOSE);
+        }
+        i = put(i, CLOSE_ARRAY);
+      } else {
+        i = putHex(put(i, OPTION_DATA), view, position + OPTION_HEAD_LENGTH, data);
+        i = put(i, CLOSE_QUOTE);
+      }
+    }
+    position += length;
+  }
+  return put(i, CLOSE_ARRAY);
+}
+
+/** A TCP header at `offset`, its segment ending at `end`; `addressSum` as for the pseudo header. */
+function putTcp(
+  at: number,
+  view: DataView,
+  offset: number,
+  end: number,
+  addressSum: number,
+): number {
+  const segment = end - offset;
+  const headerLength = (view.getUint8(offset + 12) >> 4) * 4;
+  let i = putNumber(put(at, TCP_SRC_PORT), view.getUint16(offset));
+  i = putNumber(put(i, DST_PORT), view.getUint16(offset + 2));
+  i = putNumber(put(i, TCP_SEQ), view.getUint32(offset + 4));
+  i = putNumber(put(i, TCP_ACK), view.getUint32(offset + 8));
+  i = putSmall(put(i, TCP_HEADER_LENGTH), headerLength);
+  i = putNumber(put(i, TCP_FLAGS), view.getUint16(offset + 12) & TCP_FLAGS_MASK);
+  i = putNumber(put(i, TCP_WINDOW), view.getUint16(offset + 14));
+  i = putNumber(put(i, CHECKSUM), view.getUint16(offset + 16));
+  const sum = onesComplementSum(view, offset, end, addressSum) + IPPROTO_TCP + segment;
+  i = putBoolean(put(i, CHECKSUM_VALID), checksumVerifies(sum));
+  i = putNumber(put(i, TCP_URGENT), view.getUint16(offset + 18));
+  i = putNumber(put(i, TCP_PAYLOAD_LENGTH), segment - headerLength);
+  return putTcpOptions(i, view, offset + TCP_MIN_HEADER_LENGTH, offset + headerLength);
+}
+
+/** A UDP header at `offset`; `addressSum` as for the pseudo header. */
+function putUdp(
+  at: number,
+  view: DataView,
+  offset: number,
+  addressSum: number,
+  overIpv6: boolean,
+): number {
+  const length = view.getUint16(offset + 4);
+  const checksum = view.getUint16(offset + 6);
+  let i = putNumber(put(at, UDP_SRC_PORT), view.getUint16(offset));
+  i = putNumber(put(i, DST_PORT), view.getUint16(offset + 2));
+  i = putNumber(put(i, UDP_LENGTH), length);
+  i = putNumber(put(i, CHECKSUM), checksum);
+  i = put(i, CHECKSUM_VALID);
+  if (checksum === 0) {
+    // No checksum: allowed over IPv4, not over IPv6.
+    i = put(i, overIpv6 ? FALSE : NULL);
+  } else {
+    const sum = onesComplementSum(view, offset, offset + length, addressSum) + IPPROTO_UDP +
+      length;
+    i = putBoolean(i, checksumVerifies(sum));
+  }
+  return put(i, CLOSE);
+}
+
+/**
+ * An ICMP or ICMPv6 echo (or ICMP timestamp) header at `offset`, its message ending at `end`;
+ * `addressSum` as for ICMPv6's pseudo header.
+ */
+function putIcmpEcho(
+  at: number,
+  view: DataView,
+  protocol: number,
+  offset: number,
+  end: number,
+  addressSum: number,
+): number {
+  const v6 = protocol === IPPROTO_ICMPV6;
+  let i = putSmall(put(at, v6 ? ICMPV6_MESSAGE_TYPE : ICMP_MESSAGE_TYPE), view.getUint8(offset));
+  i = putSmall(put(i, ICMP_CODE), view.getUint8(offset + 1));
+  i = putNumber(put(i, CHECKSUM), view.getUint16(offset + 2));
+  const sum = v6
+    ? onesComplementSum(view, offset, end, addressSum) + IPPROTO_ICMPV6 + (end - offset)
+    : onesComplementSum(view, offset, end);
+  i = putBoolean(put(i, CHECKSUM_VALID), checksumVerifies(sum));
+  i = putNumber(put(i, ICMP_ID), view.getUint16(offset + 4));
+  i = putNumber(put(i, ICMP_SEQ), view.getUint16(offset + 6));
+  return put(i, CLOSE);
+}
+
+/** The frame's facts, then the Ethernet header at `start`, up to its last value. */
+function putFrameAndEthernet(at: number, cursor: RecordCursor, number: number): number {
+  const view = cursor.view;
+  const start = cursor.offset;
+  let i = putNumber(put(at, FRAME_NUMBER), number);
+  i = putText(put(i, FRAME_TIME), formatTime(cursor.seconds, cursor.nanos, cursor.digits));
+  i = putNumber(put(i, FRAME_LENGTH), cursor.length);
+  i = put(putNumber(put(i, FRAME_CAPTURED), cursor.captured), FRAME_LINK_TYPE);
+  if (cursor.interface >= 0) i = putNumber(put(i, FRAME_INTERFACE), cursor.interface);
+  i = putMac(put(i, ETHERNET_SRC), view, start + ETHERNET_OFFSET_SRC);
+  return putMac(put(i, ETHERNET_DST), view, start);
+}
+
+/**
+ * The end of the Ethernet layer (EtherType `etherType`), then an ARP packet at `arp` for IPv4
+ * over Ethernet, and the end of the record.
+ */
+function putArp(at: number, view: DataView, etherType: number, arp: number): number {
+  let i = putNumber(put(at, ETHERNET_ETHER_TYPE), etherType);
+  i = putNumber(put(i, ARP_HARDWARE_TYPE), view.getUint16(arp));
+  i = putNumber(put(i, ARP_PROTOCOL_TYPE), view.getUint16(arp + 2));
+  i = putNumber(put(i, ARP_OPCODE), view.getUint16(arp + 6));
+  const senderIp = arp + ARP_FIXED_LENGTH + MAC_LENGTH;
+  const targetMac = senderIp + IPV4_ADDRESS_LENGTH;
+  i = putMac(put(i, ARP_SENDER_MAC), view, arp + ARP_FIXED_LENGTH);
+  i = putIpv4(put(i, ARP_SENDER_IP), view, senderIp);
+  i = putMac(put(i, ARP_TARGET_MAC), view, targetMac);
+  i = putIpv4(put(i, ARP_TARGET_IP), view, targetMac + MAC_LENGTH);
+  return put(put(i, CLOSE_QUOTE), RECORD_END);
+}
+
+/** An IPv4 header without options at `ip`, from the end of the Ethernet layer. */
+function putIpv4Header(at: number, view: DataView, ip: number): number {
+  const tos = view.getUint8(ip + 1);
+  const flags = view.getUint16(ip + 6);
+  let i = putSmall(put(put(at, ETHERNET_IPV4), IPV4_DSCP), tos >> 2);
+  i = putSmall(put(i, IPV4_ECN), tos & 3);
+  i = putNumber(put(i, IPV4_TOTAL_LENGTH), view.getUint16(ip + 2));
+  i = putNumber(put(i, IPV4_ID), view.getUint16(ip + 4));
+  i = putBoolean(put(i, IPV4_RESERVED), (flags & IPV4_FLAG_RESERVED) !== 0);
+  i = putBoolean(put(i, IPV4_DONT_FRAGMENT), (flags & IPV4_FLAG_DONT_FRAGMENT) !== 0);
+  i = putSmall(put(i, IPV4_TTL), view.getUint8(ip + 8));
+  i = putSmall(put(i, IPV4_PROTOCOL), view.getUint8(ip + 9));
+  i = putNumber(put(i, CHECKSUM), view.getUint16(ip + 10));
+  const headerSum = onesComplementSum(view, ip, ip + IPV4_MIN_HEADER_LENGTH);
+  i = putBoolean(put(i, CHECKSUM_VALID), checksumVerifies(headerSum));
+  i = putIpv4(put(i, IP_SRC), view, ip + IPV4_OFFSET_SRC);
+  i = putIpv4(put(i, IP_DST), view, ip + IPV4_OFFSET_DST);
+  return put(i, IPV4_END);
+}
+
+/** An IPv6 header without extension headers at `ip`, from the end of the Ethernet layer. */
+function putIpv6Header(at: number, view: DataView, ip: number): number {
+  const first = view.getUint32(ip);
+  let i = putSmall(put(put(at, ETHERNET_IPV6), IPV6_TRAFFIC_CLASS), (first >>> 20) & 0xff);
+  i = putSmall(put(i, IPV6_FLOW_LABEL), first & 0xfffff);
+  i = putNumber(put(i, IPV6_PAYLOAD_LENGTH), view.getUint16(ip + 4));
+  i = putSmall(put(i, IPV6_NEXT_HEADER), view.getUint8(ip + 6));
+  i = putSmall(put(i, IPV6_HOP_LIMIT), view.getUint8(ip + 7));
+  i = putText(put(i, IP_SRC), ipv6Text(view, ip + IPV6_OFFSET_SRC));
+  i = putText(put(i, IP_DST), ipv6Text(view, ip + IPV6_OFFSET_DST));
+  return put(i, IPV6_END);
+}
+
+/**
+ * Writes the `--json` line (without its line break) of the record under `cursor`, as frame
+ * `number`, straight from its bytes, and returns true; or, for a frame of any other kind than
+ * those this module writes (see above), writes nothing and returns false. The text is that of
+ * `JSON.stringify(decodeCursor(cursor, number))`.
+ *
+ * @example A UDP datagram, and an ARP frame left to the decoders
+ * ```ts
+ * import { writeJsonFrame } from "./json_frame.ts";
+ * import { AsciiBuffer } from "./ascii.ts";
+ * import { decodeCursor } from "../parsers/decode.ts";
+ * import type { RecordCursor } from "../parsers/capture_format.ts";
+ * import assert from "node:assert/strict";
+ * const bytes = new Uint8Array(42);
+ * bytes.set([0x08, 0x00, 0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+ *   0x30, 0x39, 0, 53, 0, 8, 0, 0], 12);
+ * const cursor: RecordCursor = { bytes, view: new DataView(bytes.buffer), offset: 0,
+ *   captured: 42, length: 42, seconds: 1700000000, nanos: 0, digits: 6, linkType: 1,
+ *   interface: -1 };
+ * const out = new AsciiBuffer();
+ * assert.ok(writeJsonFrame(cursor, 1, out));
+ * assert.equal(out.toString(), JSON.stringify(decodeCursor(cursor, 1)));
+ * bytes[12 + 1] = 0x06; // ARP
+ * assert.ok(!writeJsonFrame(cursor, 2, out));
+ * ```
+ */
+export function writeJsonFrame(cursor: RecordCursor, number: number, out: AsciiBuffer): boolean {
+  if (cursor.linkType !== LINKTYPE_ETHERNET || cursor.captured !== cursor.length) return false;
+  const view = cursor.view;
+  const start = cursor.offset;
+  const end = start + cursor.captured;
+  const ip = start + ETHERNET_HEADER_LENGTH;
+  // Both IP versions need 20 bytes or more after the Ethernet header.
+  if (end - ip < IPV4_MIN_HEADER_LENGTH) return false;
+  const etherType = view.getUint16(start + ETHERNET_OFFSET_TYPE);
+  if (etherType === ETHERTYPE_ARP || etherType === ETHERTYPE_RARP) {
+    if (
+      end - ip < ARP_ETHERNET_IPV4_LENGTH || view.getUint8(ip + 4) !== MAC_LENGTH ||
+      view.getUint8(ip + 5) !== IPV4_ADDRESS_LENGTH
+    ) return false;
+    out.length = putArp(putFrameAndEthernet(reserve(out), cursor, number), view, etherType, ip);
+    return true;
+  }
+  let protocol: number;
+  let payload: number;
+  let payloadEnd: number;
+  if (etherType === ETHERTYPE_IPV4) {
+    if (view.getUint8(ip) !== IPV4_FIRST_BYTE) return false;
+    const totalLength = view.getUint16(ip + 2);
+    if (totalLength < IPV4_MIN_HEADER_LENGTH || ip + totalLength > end) return false;
+    if ((view.getUint16(ip + 6) & IPV4_FRAGMENT_BITS) !== 0) return false;
+    protocol = view.getUint8(ip + 9);
+    payload = ip + IPV4_MIN_HEADER_LENGTH;
+    payloadEnd = ip + totalLength;
+  } else if (etherType === ETHERTYPE_IPV6) {
+    if (end - ip < IPV6_HEADER_LENGTH || view.getUint8(ip) >> 4 !== IPV6_VERSION) return false;
+    protocol = view.getUint8(ip + 6);
+    payload = ip + IPV6_HEADER_LENGTH;
+    payloadEnd = payload + view.getUint16(ip + 4);
+    if (payloadEnd > end) return false;
+  } else {
+    return false;
+  }
+  if (!transportFits(view, protocol, payload, payloadEnd)) return false;
+
+  let i = putFrameAndEthernet(reserve(out), cursor, number);
+  let addressSum: number;
+  if (etherType === ETHERTYPE_IPV4) {
+    i = putIpv4Header(i, view, ip);
+    addressSum = onesComplementSum(view, ip + IPV4_OFFSET_SRC, ip + IPV4_OFFSET_DST + 4);
+  } else {
+    i = putIpv6Header(i, view, ip);
+    addressSum = onesComplementSum(view, ip + IPV6_OFFSET_SRC, ip + IPV6_OFFSET_SRC + 16) +
+      onesComplementSum(view, ip + IPV6_OFFSET_DST, ip + IPV6_OFFSET_DST + 16);
+  }
+  if (protocol === IPPROTO_TCP) i = putTcp(i, view, payload, payloadEnd, addressSum);
+  else if (protocol === IPPROTO_UDP) {
+    i = putUdp(i, view, payload, addressSum, etherType === ETHERTYPE_IPV6);
+  } else i = putIcmpEcho(i, view, protocol, payload, payloadEnd, addressSum);
+  out.length = put(i, RECORD_END);
+  return true;
+}
