@@ -14,7 +14,7 @@
  * @module
  */
 
-import { ipv6Text } from "../parsers/address.ts";
+import { IPV4_ADDRESS_LENGTH, ipv6Text, MAC_LENGTH } from "../parsers/address.ts";
 import { formatTime, type RecordCursor } from "../parsers/capture_format.ts";
 import { checksumVerifies, onesComplementSum } from "../parsers/checksum.ts";
 import { ARP_FIXED_LENGTH } from "../parsers/arp.ts";
@@ -25,12 +25,20 @@ import {
   ETHERTYPE_IPV6,
   ETHERTYPE_RARP,
 } from "../parsers/ethernet.ts";
-import { IPPROTO_ICMP, IPPROTO_ICMPV6 } from "../parsers/icmp.ts";
+import {
+  icmpHasEchoFields,
+  icmpv6HasEchoFields,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+} from "../parsers/icmp.ts";
 import { IPV4_MIN_HEADER_LENGTH, IPV4_OFFSET_DST, IPV4_OFFSET_SRC } from "../parsers/ipv4.ts";
 import { IPV6_HEADER_LENGTH, IPV6_OFFSET_DST, IPV6_OFFSET_SRC } from "../parsers/ipv6.ts";
 import { LINKTYPE_ETHERNET } from "../parsers/link_type.ts";
 import {
   IPPROTO_TCP,
+  MSS_LENGTH,
+  SACK_BLOCK_LENGTH,
+  SACK_PERMITTED_LENGTH,
   TCP_MIN_HEADER_LENGTH,
   TCP_OPTION_MSS,
   TCP_OPTION_NOP,
@@ -38,6 +46,8 @@ import {
   TCP_OPTION_SACK_PERMITTED,
   TCP_OPTION_TIMESTAMP,
   TCP_OPTION_WINDOW_SCALE,
+  TIMESTAMP_LENGTH,
+  WINDOW_SCALE_LENGTH,
 } from "../parsers/tcp.ts";
 import { IPPROTO_UDP, UDP_HEADER_LENGTH } from "../parsers/udp.ts";
 import type { AsciiBuffer } from "./ascii.ts";
@@ -46,8 +56,6 @@ import type { AsciiBuffer } from "./ascii.ts";
 
 const ETHERNET_OFFSET_SRC = 6;
 const ETHERNET_OFFSET_TYPE = 12;
-const MAC_LENGTH = 6;
-const IPV4_ADDRESS_LENGTH = 4;
 /** ARP's fixed part, then sender and target addresses of Ethernet and IPv4. */
 const ARP_ETHERNET_IPV4_LENGTH = ARP_FIXED_LENGTH + 2 * (MAC_LENGTH + IPV4_ADDRESS_LENGTH);
 /** Version 4 and a 20-byte header: IPv4 without options. */
@@ -59,17 +67,6 @@ const IPV4_FLAG_DONT_FRAGMENT = 0x4000;
 const IPV6_VERSION = 6;
 /** ICMP's header: type, code, checksum, then an echo's id and sequence number. */
 const ICMP_ECHO_HEADER_LENGTH = 8;
-const ICMP_ECHO_REPLY = 0;
-const ICMP_ECHO_REQUEST = 8;
-const ICMP_TIMESTAMP = 13;
-const ICMP_TIMESTAMP_REPLY = 14;
-const ICMPV6_ECHO_REQUEST = 128;
-const ICMPV6_ECHO_REPLY = 129;
-const MSS_LENGTH = 4;
-const WINDOW_SCALE_LENGTH = 3;
-const SACK_PERMITTED_LENGTH = 2;
-const TIMESTAMP_LENGTH = 10;
-const SACK_BLOCK_LENGTH = 8;
 /** An option's kind and length bytes. */
 const OPTION_HEAD_LENGTH = 2;
 const TCP_FLAGS_MASK = 0x0fff;
@@ -361,14 +358,11 @@ function transportFits(view: DataView, protocol: number, offset: number, end: nu
     }
     case IPPROTO_ICMP: {
       if (available < ICMP_ECHO_HEADER_LENGTH) return false;
-      const type = view.getUint8(offset);
-      return type === ICMP_ECHO_REQUEST || type === ICMP_ECHO_REPLY || type === ICMP_TIMESTAMP ||
-        type === ICMP_TIMESTAMP_REPLY;
+      return icmpHasEchoFields(view.getUint8(offset));
     }
     case IPPROTO_ICMPV6: {
       if (available < ICMP_ECHO_HEADER_LENGTH) return false;
-      const type = view.getUint8(offset);
-      return type === ICMPV6_ECHO_REQUEST || type === ICMPV6_ECHO_REPLY;
+      return icmpv6HasEchoFields(view.getUint8(offset));
     }
     default:
       return false;

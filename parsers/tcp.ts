@@ -34,11 +34,11 @@ export const TCP_OPTION_SACK = 5;
 /** Option kind: timestamps. */
 export const TCP_OPTION_TIMESTAMP = 8;
 
-const MSS_LENGTH = 4;
-const WINDOW_SCALE_LENGTH = 3;
-const SACK_PERMITTED_LENGTH = 2;
-const TIMESTAMP_LENGTH = 10;
-const SACK_BLOCK_LENGTH = 8;
+export const MSS_LENGTH = 4;
+export const WINDOW_SCALE_LENGTH = 3;
+export const SACK_PERMITTED_LENGTH = 2;
+export const TIMESTAMP_LENGTH = 10;
+export const SACK_BLOCK_LENGTH = 8;
 
 /** Flag bits of the 12-bit flags field. */
 export const TCP_FLAGS = {
