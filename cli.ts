@@ -561,7 +561,7 @@ async function captureLive(options: CliOptions): Promise<number> {
       const records = PcapFdWriter.create(options.write, live.linkType, live.snapLength);
       try {
         announce(options, live);
-        for await (const batch of live.pcapRecords()) records.write(batch);
+        await live.writePcapRecords(records);
       } finally {
         records.close();
       }

@@ -155,6 +155,19 @@ for i in range(count):
 s.close()
 `;
 
+/** Sends 32-byte datagrams to DST:PORT as fast as it can for SECONDS, at most COUNT of them. */
+const SEND_UDP_FOR = `
+import socket, sys, time
+dst, port, seconds, count = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+end = time.monotonic() + seconds
+sent = 0
+while sent < count and time.monotonic() < end:
+    s.sendto(bytes(32), (dst, port))
+    sent += 1
+s.close()
+`;
+
 /** Connects from SRC:SPORT to DST:DPORT, a closed port: one SYN, answered by a RST. */
 const CONNECT_TCP = `
 import socket, sys
@@ -682,11 +695,13 @@ Deno.test({
 /** A script that imports the library by URL and does what its first argument says. */
 const LIBRARY_SCRIPT = `
 import { capture } from "${new URL("../ffi/capture.ts", import.meta.url).href}";
+import { PcapFdWriter } from "${new URL("../ffi/pcap_records.ts", import.meta.url).href}";
 const [mode, iface] = Deno.args;
 
 /** Open file descriptors (Unix sockets aside) and AF_PACKET sockets, asked of the kernel (/proc/self needs --allow-all). */
-const { fcntl, getsockopt } = Deno.dlopen("libc.so.6", {
+const { fcntl, getsockopt, unlink } = Deno.dlopen("libc.so.6", {
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  unlink: { parameters: ["buffer"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
 }).symbols;
 const F_GETFD = 1, SOL_SOCKET = 1, SO_DOMAIN = 39, AF_UNIX = 1, AF_PACKET = 17, MAX_FD = 4096;
@@ -739,6 +754,38 @@ if (mode === "iterate") {
   let packets = 0;
   for await (const _ of live) packets++;
   out({ packets, ms: performance.now() - start, before, after: handles() });
+} else if (mode === "write-records") {
+  // PcapFdWriter opens its file through libc: no --allow-write needed, nor used to remove it.
+  const path = "/tmp/snout-write-records-" + Deno.pid + ".pcap";
+  const live = capture({ interface: iface, count: 3 });
+  const writer = PcapFdWriter.create(path, live.linkType, live.snapLength);
+  console.error("ready");
+  await live.writePcapRecords(writer);
+  writer.close();
+  const bytes = await Deno.readFile(path);
+  unlink(new TextEncoder().encode(path + "\0"));
+  const view = new DataView(bytes.buffer);
+  const lengths = [];
+  for (let at = 24; at + 16 <= bytes.length; at += 16 + view.getUint32(at + 8, true)) {
+    lengths.push(view.getUint32(at + 12, true));
+  }
+  out({ magic: view.getUint32(0, true), lengths, stats: live.stats(), after: handles() });
+} else if (mode === "flood-close") {
+  // A consumer slower than the packets: no read comes back empty while the flood lasts.
+  const live = capture({ interface: iface });
+  console.error("ready");
+  let closedAt;
+  let packets = 0;
+  for await (const batch of live.frames()) {
+    packets += batch.count;
+    if (closedAt === undefined) {
+      closedAt = -1;
+      setTimeout(() => { closedAt = performance.now(); live.close(); }, 300);
+    }
+    const until = performance.now() + 100;
+    while (performance.now() < until);
+  }
+  out({ packets, afterClose: performance.now() - closedAt });
 } else if (mode === "aborted") {
   const live = capture({ interface: iface, signal: AbortSignal.abort() });
   const start = performance.now();
@@ -808,6 +855,62 @@ Deno.test({
         }
         assert.equal(lines[3].stats.captured, 3);
         assert.ok(lines[3].stats.received >= 3);
+      } finally {
+        await cleanup();
+      }
+    } finally {
+      await pair.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name: "LiveCapture.writePcapRecords() writes the packets as pcap records and stops at the count",
+  ignore: NEEDS_ROOT,
+  async fn() {
+    const pair = await namespacePair();
+    try {
+      const to = await silentAddress(pair);
+      const { child, cleanup } = await runLibraryScript(pair.a, "write-records", "vethA");
+      try {
+        await child.waitForStderr(/ready/);
+        await python(pair.b, SEND_UDP_BULK, [to, 7000, 3, 16, 0.01]);
+        const result = await child.finished();
+        assert.equal(result.code, 0, result.stderr);
+        const { magic, lengths, stats, after } = JSON.parse(result.stdout);
+        assert.equal(magic, 0xa1b23c4d, "nanosecond pcap");
+        const length = 14 + IPV4_HEADER + UDP_HEADER + 16;
+        assert.deepEqual(lengths, [length, length, length]);
+        assertFields(stats, { captured: 3 });
+        assert.equal(after.packetSockets, 0);
+      } finally {
+        await cleanup();
+      }
+    } finally {
+      await pair.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name: "LiveCapture.close() ends a capture within its flush time even while packets keep coming",
+  ignore: NEEDS_ROOT,
+  async fn() {
+    const pair = await namespacePair();
+    try {
+      const to = await silentAddress(pair);
+      const { child, cleanup } = await runLibraryScript(pair.a, "flood-close", "vethA");
+      try {
+        await child.waitForStderr(/ready/);
+        // About 4 s of datagrams as fast as Python sends them: the capture is closed long before.
+        const sending = python(pair.b, SEND_UDP_FOR, [to, 7000, 4, 200_000]);
+        const result = await child.finished();
+        await sending;
+        assert.equal(result.code, 0, result.stderr);
+        const { packets, afterClose } = JSON.parse(result.stdout);
+        assert.ok(packets > 0);
+        // The flush time (100 ms), the batch being handled then (100 ms) and some slack.
+        assert.ok(afterClose < 1_000, `ended ${afterClose} ms after close()`);
       } finally {
         await cleanup();
       }
