@@ -26,14 +26,9 @@ import {
   ETHERTYPE_IPV6,
   ETHERTYPE_RARP,
 } from "../parsers/ethernet.ts";
-import {
-  icmpHasEchoFields,
-  icmpv6HasEchoFields,
-  IPPROTO_ICMP,
-  IPPROTO_ICMPV6,
-} from "../parsers/icmp.ts";
+import { IPPROTO_ICMPV6 } from "../parsers/icmp.ts";
 import { IPV4_MIN_HEADER_LENGTH, IPV4_OFFSET_DST, IPV4_OFFSET_SRC } from "../parsers/ipv4.ts";
-import { IPV6_HEADER_LENGTH, IPV6_OFFSET_DST, IPV6_OFFSET_SRC } from "../parsers/ipv6.ts";
+import { IPV6_OFFSET_DST, IPV6_OFFSET_SRC } from "../parsers/ipv6.ts";
 import { LINKTYPE_ETHERNET } from "../parsers/link_type.ts";
 import {
   IPPROTO_TCP,
@@ -50,196 +45,34 @@ import {
   TIMESTAMP_LENGTH,
   WINDOW_SCALE_LENGTH,
 } from "../parsers/tcp.ts";
-import { IPPROTO_UDP, UDP_HEADER_LENGTH } from "../parsers/udp.ts";
+import { IPPROTO_UDP } from "../parsers/udp.ts";
 import type { AsciiBuffer } from "./ascii.ts";
+import {
+  COMMA,
+  ETHERNET_OFFSET_SRC,
+  ETHERNET_OFFSET_TYPE,
+  type IpFrame,
+  ipFrame,
+  OPTION_HEAD_LENGTH,
+  Piece,
+  put,
+  putHex,
+  putIpv4,
+  putMac,
+  putNumber,
+  putSmall,
+  putText,
+  reserve,
+  target,
+} from "./frame_text.ts";
 
 // ---- Where the fields are ------------------------------------------------------------------
 
-const ETHERNET_OFFSET_SRC = 6;
-const ETHERNET_OFFSET_TYPE = 12;
 /** ARP's fixed part, then sender and target addresses of Ethernet and IPv4. */
 const ARP_ETHERNET_IPV4_LENGTH = ARP_FIXED_LENGTH + 2 * (MAC_LENGTH + IPV4_ADDRESS_LENGTH);
-/** Version 4 and a 20-byte header: IPv4 without options. */
-const IPV4_FIRST_BYTE = 0x45;
-/** The more-fragments flag and the fragment offset. */
-const IPV4_FRAGMENT_BITS = 0x3fff;
 const IPV4_FLAG_RESERVED = 0x8000;
 const IPV4_FLAG_DONT_FRAGMENT = 0x4000;
-const IPV6_VERSION = 6;
-/** ICMP's header: type, code, checksum, then an echo's id and sequence number. */
-const ICMP_ECHO_HEADER_LENGTH = 8;
-/** An option's kind and length bytes. */
-const OPTION_HEAD_LENGTH = 2;
 const TCP_FLAGS_MASK = 0x0fff;
-/**
- * Room reserved for one line, more than the longest written here: IPv6 addresses of 39
- * characters, and 40 bytes of TCP options as NOPs (11 characters each) or as one unknown option
- * (two hex digits a byte).
- */
-const LINE_ROOM = 2048;
-
-// ---- Writing bytes -------------------------------------------------------------------------
-
-/** A piece of fixed text, kept as big-endian 32-bit words so that it is copied four bytes a step. */
-class Piece {
-  readonly words: Uint32Array;
-  readonly length: number;
-
-  constructor(text: string) {
-    this.length = text.length;
-    this.words = new Uint32Array(Math.ceil(text.length / 4));
-    for (let i = 0; i < text.length; i++) {
-      this.words[i >> 2]! |= text.charCodeAt(i) << (24 - 8 * (i & 3));
-    }
-  }
-}
-
-const DIGIT_0 = 0x30;
-const COLON = 0x3a;
-const DOT = 0x2e;
-const COMMA = 0x2c;
-/** Two ASCII digits for each number below 100. */
-const DIGIT_PAIRS = new Uint8Array(200);
-for (let i = 0; i < 100; i++) {
-  DIGIT_PAIRS[2 * i] = DIGIT_0 + Math.floor(i / 10);
-  DIGIT_PAIRS[2 * i + 1] = DIGIT_0 + (i % 10);
-}
-const HEX_DIGITS = new Uint8Array(512);
-for (let i = 0; i < 256; i++) {
-  const text = i.toString(16).padStart(2, "0");
-  HEX_DIGITS[2 * i] = text.charCodeAt(0);
-  HEX_DIGITS[2 * i + 1] = text.charCodeAt(1);
-}
-const INT32_MAX = 0x7fffffff;
-/** A number above INT32_MAX is written as its part above 10^8, then eight digits. */
-const LOW_PART = 100_000_000;
-const LOW_PART_DIGITS = 8;
-
-/** The buffer written to, and a DataView over it, renewed when the output grows. */
-let target: Uint8Array = new Uint8Array(0);
-let targetView = new DataView(target.buffer);
-
-/** Makes room for a line in `out` and writes to it from now on; returns where the line starts. */
-function reserve(out: AsciiBuffer): number {
-  out.reserve(LINE_ROOM);
-  if (out.bytes !== target) {
-    target = out.bytes;
-    targetView = new DataView(target.buffer, target.byteOffset, target.byteLength);
-  }
-  return out.length;
-}
-
-/**
- * Writes `piece` at `at` and returns where it ends. The last word may write up to three bytes
- * past the end, into room the caller reserved; what follows overwrites them.
- */
-function put(at: number, piece: Piece): number {
-  const words = piece.words;
-  const view = targetView;
-  for (let i = 0; i < words.length; i++) view.setUint32(at + 4 * i, words[i]!);
-  return at + piece.length;
-}
-
-/** Decimal digits of `value`, an integer from 0 to INT32_MAX. */
-function putSmall(at: number, value: number): number {
-  const bytes = target;
-  if (value < 10) {
-    bytes[at] = DIGIT_0 + value;
-    return at + 1;
-  }
-  const digits = value < 100
-    ? 2
-    : value < 1_000
-    ? 3
-    : value < 10_000
-    ? 4
-    : value < 100_000
-    ? 5
-    : value < 1_000_000
-    ? 6
-    : value < 10_000_000
-    ? 7
-    : value < 100_000_000
-    ? 8
-    : value < 1_000_000_000
-    ? 9
-    : 10;
-  let rest = value;
-  let i = at + digits;
-  while (rest >= 100) {
-    const high = (rest / 100) | 0;
-    const pair = (rest - high * 100) << 1;
-    rest = high;
-    bytes[--i] = DIGIT_PAIRS[pair + 1]!;
-    bytes[--i] = DIGIT_PAIRS[pair]!;
-  }
-  if (rest >= 10) {
-    bytes[--i] = DIGIT_PAIRS[2 * rest + 1]!;
-    bytes[--i] = DIGIT_PAIRS[2 * rest]!;
-  } else {
-    bytes[--i] = DIGIT_0 + rest;
-  }
-  return at + digits;
-}
-
-/** Decimal digits of `value`, a whole number below 2^53 as JSON.stringify writes it. */
-function putNumber(at: number, value: number): number {
-  if (value <= INT32_MAX) return putSmall(at, value | 0);
-  const high = Math.floor(value / LOW_PART);
-  const at2 = putSmall(at, high);
-  let low = (value - high * LOW_PART) | 0;
-  const bytes = target;
-  for (let i = at2 + LOW_PART_DIGITS; i > at2; i -= 2) {
-    const rest = (low / 100) | 0;
-    const pair = (low - rest * 100) << 1;
-    low = rest;
-    bytes[i - 1] = DIGIT_PAIRS[pair + 1]!;
-    bytes[i - 2] = DIGIT_PAIRS[pair]!;
-  }
-  return at2 + LOW_PART_DIGITS;
-}
-
-/** The characters of `text`, which are ASCII. */
-function putText(at: number, text: string): number {
-  const bytes = target;
-  for (let i = 0; i < text.length; i++) bytes[at + i] = text.charCodeAt(i);
-  return at + text.length;
-}
-
-/** A MAC address at `offset` of the frame's view, as `aa:bb:cc:dd:ee:ff`. */
-function putMac(at: number, view: DataView, offset: number): number {
-  const bytes = target;
-  let i = at;
-  for (let k = 0; k < MAC_LENGTH; k++) {
-    if (k > 0) bytes[i++] = COLON;
-    const byte = view.getUint8(offset + k);
-    bytes[i++] = HEX_DIGITS[2 * byte]!;
-    bytes[i++] = HEX_DIGITS[2 * byte + 1]!;
-  }
-  return i;
-}
-
-/** An IPv4 address at `offset`, dotted decimal. */
-function putIpv4(at: number, view: DataView, offset: number): number {
-  let i = putSmall(at, view.getUint8(offset));
-  for (let k = 1; k < 4; k++) {
-    target[i++] = DOT;
-    i = putSmall(i, view.getUint8(offset + k));
-  }
-  return i;
-}
-
-/** `length` bytes at `offset` as lowercase hex. */
-function putHex(at: number, view: DataView, offset: number, length: number): number {
-  const bytes = target;
-  let i = at;
-  for (let k = 0; k < length; k++) {
-    const byte = view.getUint8(offset + k);
-    bytes[i++] = HEX_DIGITS[2 * byte]!;
-    bytes[i++] = HEX_DIGITS[2 * byte + 1]!;
-  }
-  return i;
-}
 
 const TRUE = new Piece("true");
 const FALSE = new Piece("false");
@@ -320,55 +153,6 @@ const CLOSE_ARRAY = new Piece("]}");
 const BLOCK_OPEN = new Piece("[");
 const BLOCK_CLOSE = new Piece("]");
 const RECORD_END = new Piece('],"truncated":false}');
-
-// ---- Which frames ----------------------------------------------------------------------------
-
-/** Whether the TCP options in `[start, end)` are whole, each within the header. */
-function tcpOptionsWhole(view: DataView, start: number, end: number): boolean {
-  let i = start;
-  while (i < end) {
-    if (view.getUint8(i) <= TCP_OPTION_NOP) {
-      i++;
-      continue;
-    }
-    if (i + 1 >= end) return false;
-    const length = view.getUint8(i + 1);
-    if (length < OPTION_HEAD_LENGTH || i + length > end) return false;
-    i += length;
-  }
-  return true;
-}
-
-/**
- * Whether the transport layer at `offset`, in an IP payload ending at `end`, is one written here
- * and decodes without error: whole, its lengths within the payload.
- */
-function transportFits(view: DataView, protocol: number, offset: number, end: number): boolean {
-  const available = end - offset;
-  switch (protocol) {
-    case IPPROTO_TCP: {
-      if (available < TCP_MIN_HEADER_LENGTH) return false;
-      const headerLength = (view.getUint8(offset + 12) >> 4) * 4;
-      return headerLength >= TCP_MIN_HEADER_LENGTH && headerLength <= available &&
-        tcpOptionsWhole(view, offset + TCP_MIN_HEADER_LENGTH, offset + headerLength);
-    }
-    case IPPROTO_UDP: {
-      if (available < UDP_HEADER_LENGTH) return false;
-      const length = view.getUint16(offset + 4);
-      return length >= UDP_HEADER_LENGTH && length <= available;
-    }
-    case IPPROTO_ICMP: {
-      if (available < ICMP_ECHO_HEADER_LENGTH) return false;
-      return icmpHasEchoFields(view.getUint8(offset));
-    }
-    case IPPROTO_ICMPV6: {
-      if (available < ICMP_ECHO_HEADER_LENGTH) return false;
-      return icmpv6HasEchoFields(view.getUint8(offset));
-    }
-    default:
-      return false;
-  }
-}
 
 // ---- Layers ----------------------------------------------------------------------------------
 
@@ -557,6 +341,9 @@ function putIpv6Header(at: number, view: DataView, ip: number): number {
   return put(i, IPV6_END);
 }
 
+/** Where the layers of the frame being written are. */
+const shape: IpFrame = { etherType: 0, ip: 0, protocol: 0, payload: 0, payloadEnd: 0 };
+
 /**
  * Writes the `--json` line (without its line break) of the record under `cursor`, as frame
  * `number`, straight from its bytes, and returns true; or, for a frame of any other kind than
@@ -589,7 +376,7 @@ export function writeJsonFrame(cursor: RecordCursor, number: number, out: AsciiB
   const start = cursor.offset;
   const end = start + cursor.captured;
   const ip = start + ETHERNET_HEADER_LENGTH;
-  // Both IP versions need 20 bytes or more after the Ethernet header.
+  // ARP for IPv4 and both IP versions need 20 bytes or more after the Ethernet header.
   if (end - ip < IPV4_MIN_HEADER_LENGTH) return false;
   const etherType = view.getUint16(start + ETHERNET_OFFSET_TYPE);
   if (etherType === ETHERTYPE_ARP || etherType === ETHERTYPE_RARP) {
@@ -600,27 +387,9 @@ export function writeJsonFrame(cursor: RecordCursor, number: number, out: AsciiB
     out.length = putArp(putFrameAndEthernet(reserve(out), cursor, number), view, etherType, ip);
     return true;
   }
-  let protocol: number;
-  let payload: number;
-  let payloadEnd: number;
-  if (etherType === ETHERTYPE_IPV4) {
-    if (view.getUint8(ip) !== IPV4_FIRST_BYTE) return false;
-    const totalLength = view.getUint16(ip + 2);
-    if (totalLength < IPV4_MIN_HEADER_LENGTH || ip + totalLength > end) return false;
-    if ((view.getUint16(ip + 6) & IPV4_FRAGMENT_BITS) !== 0) return false;
-    protocol = view.getUint8(ip + 9);
-    payload = ip + IPV4_MIN_HEADER_LENGTH;
-    payloadEnd = ip + totalLength;
-  } else if (etherType === ETHERTYPE_IPV6) {
-    if (end - ip < IPV6_HEADER_LENGTH || view.getUint8(ip) >> 4 !== IPV6_VERSION) return false;
-    protocol = view.getUint8(ip + 6);
-    payload = ip + IPV6_HEADER_LENGTH;
-    payloadEnd = payload + view.getUint16(ip + 4);
-    if (payloadEnd > end) return false;
-  } else {
-    return false;
-  }
-  if (!transportFits(view, protocol, payload, payloadEnd)) return false;
+  const frame = shape;
+  if (!ipFrame(cursor, frame)) return false;
+  const { protocol, payload, payloadEnd } = frame;
 
   let i = putFrameAndEthernet(reserve(out), cursor, number);
   let addressSum: number;

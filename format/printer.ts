@@ -13,6 +13,7 @@ import { formatHex } from "./hex.ts";
 import { writeJsonLines } from "./json.ts";
 import { writeJsonFrame } from "./json_frame.ts";
 import { writeSummary } from "./summary.ts";
+import { writeSummaryFrame } from "./summary_frame.ts";
 import { formatVerbose } from "./verbose.ts";
 
 /** What to print for each packet. Plain data, so it can be sent to a worker. */
@@ -40,7 +41,12 @@ export type Printer = ((pkt: PacketRecord, frame: () => Uint8Array, out: LineOut
    * text the printer writes for its decoded record, and returns true; or writes nothing and
    * returns false, leaving the record to be decoded.
    */
-  readonly direct?: (cursor: RecordCursor, number: number, out: LineOutput) => boolean;
+  readonly direct?: (
+    cursor: RecordCursor,
+    number: number,
+    options: DecodeOptions | undefined,
+    out: LineOutput,
+  ) => boolean;
 };
 
 /** Packets a {@linkcode PrintGroup} gathers before it prints them: about 50 KB of JSON. */
@@ -93,7 +99,15 @@ export function makePrinter(options: PrintOptions): Printer {
           writeJsonLines(pkts, out.beginLine());
           out.endLine();
         },
-        direct: (cursor: RecordCursor, number: number, out: LineOutput) => {
+        direct: (
+          cursor: RecordCursor,
+          number: number,
+          options: DecodeOptions | undefined,
+          out: LineOutput,
+        ) => {
+          // Text written from the bytes has every checksum verified, as the decoders do by
+          // default.
+          if (options?.checksums === false) return false;
           if (!writeJsonFrame(cursor, number, out.beginLine())) return false;
           out.endLine();
           return true;
@@ -108,7 +122,22 @@ export function makePrinter(options: PrintOptions): Printer {
       writeSummary(pkt, out.beginLine(), format);
       out.endLine();
     };
-  if (options.hex === 0) return (pkt, _frame, out) => write(pkt, out);
+  if (options.hex === 0) {
+    const print = (pkt: PacketRecord, _frame: () => Uint8Array, out: LineOutput) => write(pkt, out);
+    if (options.mode === "verbose" || options.color) return print;
+    return Object.assign(print, {
+      direct: (
+        cursor: RecordCursor,
+        _number: number,
+        _options: DecodeOptions | undefined,
+        out: LineOutput,
+      ) => {
+        if (!writeSummaryFrame(cursor, out.beginLine())) return false;
+        out.endLine();
+        return true;
+      },
+    });
+  }
   const wholeFrame = options.hex > 1;
   return (pkt, frame, out) => {
     write(pkt, out);
@@ -190,10 +219,9 @@ export class PrintGroup {
     out: LineOutput,
   ): void {
     const direct = this.#print.direct;
-    // Text written from the bytes has every checksum verified, as the decoders do by default.
-    if (direct !== undefined && options?.checksums !== false) {
+    if (direct !== undefined) {
       if (this.#gathered.length > 0) this.end(out);
-      if (direct(cursor, number, out)) return;
+      if (direct(cursor, number, options, out)) return;
     }
     this.add(decodeCursor(cursor, number, options), frame, out);
   }

@@ -64,12 +64,12 @@ const ETHERTYPE_NAMES: ReadonlyMap<number, string> = new Map([
 ]);
 
 // TCP flag bits (the low 9 bits of the 12-bit field).
-const TCP_FIN = 0x001;
-const TCP_SYN = 0x002;
-const TCP_RST = 0x004;
+export const TCP_FIN = 0x001;
+export const TCP_SYN = 0x002;
+export const TCP_RST = 0x004;
 const TCP_PSH = 0x008;
-const TCP_ACK = 0x010;
-const TCP_URG = 0x020;
+export const TCP_ACK = 0x010;
+export const TCP_URG = 0x020;
 const TCP_ECE = 0x040;
 const TCP_CWR = 0x080;
 const TCP_AE = 0x100;
@@ -85,13 +85,16 @@ const TCP_FLAG_LETTERS: readonly (readonly [number, string])[] = [
   [TCP_CWR, "W"],
   [TCP_AE, "e"],
 ];
-const TCP_NAMED_FLAGS = 0x1ff;
+export const TCP_NAMED_FLAGS = 0x1ff;
 /** `Flags [..]` text for every combination of the named flag bits. */
-const TCP_FLAGS_TEXT: readonly string[] = Array.from({ length: TCP_NAMED_FLAGS + 1 }, (_, bits) => {
-  let letters = "";
-  for (const [bit, letter] of TCP_FLAG_LETTERS) if (bits & bit) letters += letter;
-  return "Flags [" + (letters === "" ? "none" : letters) + "]";
-});
+export const TCP_FLAGS_TEXT: readonly string[] = Array.from(
+  { length: TCP_NAMED_FLAGS + 1 },
+  (_, bits) => {
+    let letters = "";
+    for (const [bit, letter] of TCP_FLAG_LETTERS) if (bits & bit) letters += letter;
+    return "Flags [" + (letters === "" ? "none" : letters) + "]";
+  },
+);
 
 // ICMP (RFC 792) message types and codes.
 const ICMP_ECHO_REPLY = 0;

@@ -12,67 +12,17 @@ import assert from "node:assert/strict";
 import { AsciiBuffer, LineCollector } from "../format/ascii.ts";
 import { writeJsonFrame } from "../format/json_frame.ts";
 import { makePrinter, PrintGroup } from "../format/printer.ts";
-import { CaptureParser, type RecordCursor } from "../parsers/capture_format.ts";
+import type { RecordCursor } from "../parsers/capture_format.ts";
 import { decodeCursor } from "../parsers/decode.ts";
-import { fixture } from "./helpers.ts";
+import { corruptedFrames, cursorOn, framesOf, writtenBy } from "./frame_cursors.ts";
 import { FIXTURES } from "./fixtures.ts";
 import { random, SEED } from "./seeded_random.ts";
 
-const LINKTYPE_ETHERNET = 1;
-const CORRUPTIONS_PER_FRAME = 300;
+const PER_FRAME = 300;
 
-/** A standalone cursor on a copy of `data`, with the facts a parser would give it. */
-function cursorOn(data: Uint8Array, facts: Partial<RecordCursor> = {}): RecordCursor {
-  const bytes = data.slice();
-  return {
-    bytes,
-    view: new DataView(bytes.buffer),
-    offset: 0,
-    captured: bytes.length,
-    length: bytes.length,
-    seconds: 1_700_000_000,
-    nanos: 123_456_000,
-    digits: 6,
-    linkType: LINKTYPE_ETHERNET,
-    interface: -1,
-    ...facts,
-  };
-}
-
-/** Every frame of a fixture, each copied out with its facts. */
-function framesOf(name: string): RecordCursor[] {
-  const parser = new CaptureParser();
-  parser.push(Deno.readFileSync(fixture(name)));
-  const frames: RecordCursor[] = [];
-  while (parser.advance()) {
-    const c = parser.cursor;
-    frames.push(cursorOn(c.bytes.subarray(c.offset, c.offset + c.captured), {
-      length: c.length,
-      seconds: c.seconds,
-      nanos: c.nanos,
-      digits: c.digits,
-      linkType: c.linkType,
-      interface: c.interface,
-    }));
-  }
-  return frames;
-}
-
-/**
- * Writes `cursor` as frame `number` after some text already in the buffer. Returns the line, or
- * undefined when the writer left the frame alone (and then checks it wrote nothing).
- */
+/** Writes `cursor` as frame `number`, checking that a frame left alone leaves no trace. */
 function written(cursor: RecordCursor, number: number): string | undefined {
-  const out = new AsciiBuffer();
-  out.text("before");
-  const taken = writeJsonFrame(cursor, number, out);
-  const text = out.toString();
-  assert.ok(text.startsWith("before"), "The writer overwrote what the buffer held");
-  if (!taken) {
-    assert.equal(text, "before", "The writer wrote part of a frame it left to the decoders");
-    return undefined;
-  }
-  return text.slice("before".length);
+  return writtenBy((out) => writeJsonFrame(cursor, number, out));
 }
 
 Deno.test("writeJsonFrame() writes JSON.stringify of the decoded record for every fixture frame it takes", () => {
@@ -103,38 +53,21 @@ Deno.test("writeJsonFrame() agrees with the decoders on corrupted, cut and lengt
   const seed = `seed ${SEED} (SNOUT_FUZZ_SEED=${SEED})`;
   let compared = 0;
   let refused = 0;
-  for (const name of FIXTURES) {
-    for (const original of framesOf(name)) {
-      if (original.linkType !== LINKTYPE_ETHERNET) continue;
-      for (let k = 0; k < CORRUPTIONS_PER_FRAME; k++) {
-        const data = original.bytes.slice();
-        // Flip one to three bytes, most often in the headers, where the writer looks.
-        for (let flips = 1 + rng.int(3); flips > 0; flips--) {
-          const at = rng.int(Math.min(data.length, 80));
-          data[at] = rng.int(4) === 0 ? data[at]! ^ (1 << rng.int(8)) : rng.int(256);
-        }
-        const cut = rng.int(4) === 0 ? rng.int(data.length + 1) : data.length;
-        const length = rng.int(8) === 0 ? cut + 1 + rng.int(100) : cut;
-        const cursor = cursorOn(data.subarray(0, cut), {
-          length,
-          interface: rng.int(2) === 0 ? -1 : rng.int(5),
-        });
-        const line = written(cursor, k + 1);
-        if (line === undefined) {
-          refused++;
-          continue;
-        }
-        compared++;
-        const want = JSON.stringify(decodeCursor(cursor, k + 1));
-        if (line !== want) {
-          const hex = Array.from(data.subarray(0, cut), (b) => b.toString(16).padStart(2, "0"));
-          assert.fail(
-            `${seed}: ${name}, length ${length}, bytes ${hex.join("")}\n got ${line}\nwant ${want}`,
-          );
-        }
-        assert.ok(cut === length, `${seed}: a frame cut short was written from its bytes`);
-      }
+  for (const { name, cursor, data, cut, length, number } of corruptedFrames(rng, PER_FRAME)) {
+    const line = written(cursor, number);
+    if (line === undefined) {
+      refused++;
+      continue;
     }
+    compared++;
+    const want = JSON.stringify(decodeCursor(cursor, number));
+    if (line !== want) {
+      const hex = Array.from(data.subarray(0, cut), (b) => b.toString(16).padStart(2, "0"));
+      assert.fail(
+        `${seed}: ${name}, length ${length}, bytes ${hex.join("")}\n got ${line}\nwant ${want}`,
+      );
+    }
+    assert.ok(cut === length, `${seed}: a frame cut short was written from its bytes`);
   }
   // Both outcomes happen often, so both are tested.
   assert.ok(compared > 10_000 && refused > 10_000, `compared ${compared}, refused ${refused}`);
