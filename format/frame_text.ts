@@ -255,6 +255,17 @@ function transportFits(view: DataView, protocol: number, offset: number, end: nu
   }
 }
 
+/**
+ * Where the Ethernet payload of the frame under `cursor` starts, for a whole Ethernet frame
+ * (captured as long as on the wire) with 20 bytes or more after its header, as ARP for IPv4 and
+ * both IP versions need; otherwise -1.
+ */
+export function ethernetPayload(cursor: RecordCursor): number {
+  if (cursor.linkType !== LINKTYPE_ETHERNET || cursor.captured !== cursor.length) return -1;
+  const payload = cursor.offset + ETHERNET_HEADER_LENGTH;
+  return cursor.captured - ETHERNET_HEADER_LENGTH < IPV4_MIN_HEADER_LENGTH ? -1 : payload;
+}
+
 /** Where the layers of a frame that {@linkcode ipFrame} takes are. */
 export interface IpFrame {
   /** ETHERTYPE_IPV4 or ETHERTYPE_IPV6. */
@@ -276,14 +287,11 @@ export interface IpFrame {
  * error to exactly those layers.
  */
 export function ipFrame(cursor: RecordCursor, frame: IpFrame): boolean {
-  if (cursor.linkType !== LINKTYPE_ETHERNET || cursor.captured !== cursor.length) return false;
+  const ip = ethernetPayload(cursor);
+  if (ip < 0) return false;
   const view = cursor.view;
-  const start = cursor.offset;
-  const end = start + cursor.captured;
-  const ip = start + ETHERNET_HEADER_LENGTH;
-  // Both IP versions need 20 bytes or more after the Ethernet header.
-  if (end - ip < IPV4_MIN_HEADER_LENGTH) return false;
-  const etherType = view.getUint16(start + ETHERNET_OFFSET_TYPE);
+  const end = cursor.offset + cursor.captured;
+  const etherType = view.getUint16(cursor.offset + ETHERNET_OFFSET_TYPE);
   let protocol: number;
   let payload: number;
   let payloadEnd: number;

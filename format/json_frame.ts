@@ -20,7 +20,6 @@ import { formatTime, type RecordCursor } from "../parsers/capture_format.ts";
 import { checksumVerifies, onesComplementSum } from "../parsers/checksum.ts";
 import { ARP_FIXED_LENGTH } from "../parsers/arp.ts";
 import {
-  ETHERNET_HEADER_LENGTH,
   ETHERTYPE_ARP,
   ETHERTYPE_IPV4,
   ETHERTYPE_IPV6,
@@ -29,7 +28,6 @@ import {
 import { IPPROTO_ICMPV6 } from "../parsers/icmp.ts";
 import { IPV4_MIN_HEADER_LENGTH, IPV4_OFFSET_DST, IPV4_OFFSET_SRC } from "../parsers/ipv4.ts";
 import { IPV6_OFFSET_DST, IPV6_OFFSET_SRC } from "../parsers/ipv6.ts";
-import { LINKTYPE_ETHERNET } from "../parsers/link_type.ts";
 import {
   IPPROTO_TCP,
   MSS_LENGTH,
@@ -51,6 +49,7 @@ import {
   COMMA,
   ETHERNET_OFFSET_SRC,
   ETHERNET_OFFSET_TYPE,
+  ethernetPayload,
   type IpFrame,
   ipFrame,
   OPTION_HEAD_LENGTH,
@@ -371,17 +370,14 @@ const shape: IpFrame = { etherType: 0, ip: 0, protocol: 0, payload: 0, payloadEn
  * ```
  */
 export function writeJsonFrame(cursor: RecordCursor, number: number, out: AsciiBuffer): boolean {
-  if (cursor.linkType !== LINKTYPE_ETHERNET || cursor.captured !== cursor.length) return false;
+  const ip = ethernetPayload(cursor);
+  if (ip < 0) return false;
   const view = cursor.view;
-  const start = cursor.offset;
-  const end = start + cursor.captured;
-  const ip = start + ETHERNET_HEADER_LENGTH;
-  // ARP for IPv4 and both IP versions need 20 bytes or more after the Ethernet header.
-  if (end - ip < IPV4_MIN_HEADER_LENGTH) return false;
-  const etherType = view.getUint16(start + ETHERNET_OFFSET_TYPE);
+  const etherType = view.getUint16(cursor.offset + ETHERNET_OFFSET_TYPE);
   if (etherType === ETHERTYPE_ARP || etherType === ETHERTYPE_RARP) {
     if (
-      end - ip < ARP_ETHERNET_IPV4_LENGTH || view.getUint8(ip + 4) !== MAC_LENGTH ||
+      cursor.offset + cursor.captured - ip < ARP_ETHERNET_IPV4_LENGTH ||
+      view.getUint8(ip + 4) !== MAC_LENGTH ||
       view.getUint8(ip + 5) !== IPV4_ADDRESS_LENGTH
     ) return false;
     out.length = putArp(putFrameAndEthernet(reserve(out), cursor, number), view, etherType, ip);
