@@ -15,7 +15,7 @@ import { getAddress, setAddress } from "./pointer.ts";
 export const IOV_MAX = 1024;
 /**
  * Most records a batch holds: several writevs' worth, so that the capture loop's cost per batch
- * (a turn of an async generator, a clock read) is shared by more records.
+ * (clock reads, now and then a turn of the event loop) is shared by more records.
  */
 const RECORDS_PER_BATCH = 4 * IOV_MAX;
 /** Permissions of a file `creat` makes, before the umask: as tcpdump's. */

@@ -8,8 +8,16 @@
  */
 
 const INITIAL_BYTES = 4096;
-const DIGIT_ZERO = 0x30;
-const NEWLINE = 0x0a;
+// The characters the formatters write one byte at a time.
+export const DIGIT_ZERO = 0x30;
+export const NEWLINE = 0x0a;
+export const SPACE = 0x20;
+export const COMMA = 0x2c;
+export const DOT = 0x2e;
+export const COLON = 0x3a;
+export const CLOSE_BRACKET = 0x5d;
+export const OPEN_BRACE = 0x7b;
+export const CLOSE_BRACE = 0x7d;
 /** Written for a character outside ASCII, which one byte cannot hold. */
 const NON_ASCII = 0x3f; // "?"
 const ASCII_LAST = 0x7f;

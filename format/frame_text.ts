@@ -21,7 +21,7 @@ import { IPV6_HEADER_LENGTH } from "../parsers/ipv6.ts";
 import { LINKTYPE_ETHERNET } from "../parsers/link_type.ts";
 import { IPPROTO_TCP, TCP_MIN_HEADER_LENGTH, TCP_OPTION_NOP } from "../parsers/tcp.ts";
 import { IPPROTO_UDP, UDP_HEADER_LENGTH } from "../parsers/udp.ts";
-import type { AsciiBuffer } from "./ascii.ts";
+import { type AsciiBuffer, COLON, DIGIT_ZERO, DOT } from "./ascii.ts";
 
 // ---- Where the fields are ------------------------------------------------------------------
 
@@ -59,15 +59,11 @@ export class Piece {
   }
 }
 
-export const DIGIT_0 = 0x30;
-export const COLON = 0x3a;
-export const DOT = 0x2e;
-export const COMMA = 0x2c;
 /** Two ASCII digits for each number below 100. */
 const DIGIT_PAIRS = new Uint8Array(200);
 for (let i = 0; i < 100; i++) {
-  DIGIT_PAIRS[2 * i] = DIGIT_0 + Math.floor(i / 10);
-  DIGIT_PAIRS[2 * i + 1] = DIGIT_0 + (i % 10);
+  DIGIT_PAIRS[2 * i] = DIGIT_ZERO + Math.floor(i / 10);
+  DIGIT_PAIRS[2 * i + 1] = DIGIT_ZERO + (i % 10);
 }
 const HEX_DIGITS = new Uint8Array(512);
 for (let i = 0; i < 256; i++) {
@@ -109,7 +105,7 @@ export function put(at: number, piece: Piece): number {
 export function putSmall(at: number, value: number): number {
   const bytes = target;
   if (value < 10) {
-    bytes[at] = DIGIT_0 + value;
+    bytes[at] = DIGIT_ZERO + value;
     return at + 1;
   }
   const digits = value < 100
@@ -142,7 +138,7 @@ export function putSmall(at: number, value: number): number {
     bytes[--i] = DIGIT_PAIRS[2 * rest + 1]!;
     bytes[--i] = DIGIT_PAIRS[2 * rest]!;
   } else {
-    bytes[--i] = DIGIT_0 + rest;
+    bytes[--i] = DIGIT_ZERO + rest;
   }
   return at + digits;
 }

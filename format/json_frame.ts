@@ -44,9 +44,8 @@ import {
   WINDOW_SCALE_LENGTH,
 } from "../parsers/tcp.ts";
 import { IPPROTO_UDP } from "../parsers/udp.ts";
-import type { AsciiBuffer } from "./ascii.ts";
+import { type AsciiBuffer, COMMA } from "./ascii.ts";
 import {
-  COMMA,
   ETHERNET_OFFSET_SRC,
   ETHERNET_OFFSET_TYPE,
   ethernetPayload,

@@ -18,16 +18,12 @@
 
 import { linkHeaderLength } from "../parsers/decode.ts";
 import type { IcmpFields, Layer, PacketRecord, TcpLayer, UdpLayer } from "../parsers/types.ts";
-import { AsciiBuffer } from "./ascii.ts";
+import { AsciiBuffer, CLOSE_BRACKET, COLON, COMMA, DOT, SPACE } from "./ascii.ts";
+import { UDP_HEADER_LENGTH } from "../parsers/udp.ts";
 import { type FormatOptions, hexNumber, paint, safeText, type Style } from "./text.ts";
-import { TCP_OPTION_EOL, writeTcpOption } from "./tcp_option.ts";
+import { writeTcpOption } from "./tcp_option.ts";
+import { TCP_OPTION_EOL } from "../parsers/tcp.ts";
 
-const UDP_HEADER_LENGTH = 8;
-const SPACE = 0x20;
-const DOT = 0x2e;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const CLOSE_BRACKET = 0x5d;
 /** Digits of an EtherType in hex. */
 const ETHERTYPE_DIGITS = 4;
 /** Digits of an SPI in hex. */

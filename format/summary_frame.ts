@@ -35,11 +35,17 @@ import {
   WINDOW_SCALE_LENGTH,
 } from "../parsers/tcp.ts";
 import { IPPROTO_UDP, UDP_HEADER_LENGTH } from "../parsers/udp.ts";
-import type { AsciiBuffer } from "./ascii.ts";
 import {
+  type AsciiBuffer,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
   COLON,
   COMMA,
   DOT,
+  OPEN_BRACE,
+  SPACE,
+} from "./ascii.ts";
+import {
   type IpFrame,
   ipFrame,
   OPTION_HEAD_LENGTH,
@@ -61,11 +67,6 @@ import {
   TCP_SYN,
   TCP_URG,
 } from "./summary.ts";
-
-const SPACE = 0x20;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
 
 const IP = new Piece(" IP ");
 const IP6 = new Piece(" IP6 ");
@@ -164,9 +165,17 @@ function putOptions(at: number, view: DataView, start: number, end: number): num
   return i;
 }
 
-/** A TCP header at `offset`, its segment ending at `end`: from ` Flags` to `length N`. */
-function putTcp(at: number, view: DataView, offset: number, end: number): number {
-  const headerLength = (view.getUint8(offset + 12) >> 4) * 4;
+/**
+ * A TCP header of `headerLength` bytes at `offset`, its segment ending at `end`: from ` Flags` to
+ * `length N`.
+ */
+function putTcp(
+  at: number,
+  view: DataView,
+  offset: number,
+  headerLength: number,
+  end: number,
+): number {
   const flags = view.getUint16(offset + 12) & TCP_NAMED_FLAGS;
   const payload = end - offset - headerLength;
   const seq = view.getUint32(offset + 4);
@@ -222,8 +231,9 @@ export function writeSummaryFrame(cursor: RecordCursor, out: AsciiBuffer): boole
   const { etherType, ip, protocol, payload, payloadEnd } = frame;
   if (protocol !== IPPROTO_TCP && protocol !== IPPROTO_UDP) return false;
   const view = cursor.view;
+  let headerLength = 0;
   if (protocol === IPPROTO_TCP) {
-    const headerLength = (view.getUint8(payload + 12) >> 4) * 4;
+    headerLength = (view.getUint8(payload + 12) >> 4) * 4;
     if (!optionsWritten(view, payload + TCP_MIN_HEADER_LENGTH, payload + headerLength)) {
       return false;
     }
@@ -244,7 +254,7 @@ export function writeSummaryFrame(cursor: RecordCursor, out: AsciiBuffer): boole
   i = putNumber(i, view.getUint16(payload + 2));
   target[i++] = COLON;
   if (protocol === IPPROTO_TCP) {
-    i = putTcp(i, view, payload, payloadEnd);
+    i = putTcp(i, view, payload, headerLength, payloadEnd);
   } else {
     i = putNumber(put(i, UDP_LENGTH), view.getUint16(payload + 4) - UDP_HEADER_LENGTH);
   }

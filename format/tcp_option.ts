@@ -4,22 +4,19 @@
  * @module
  */
 
+import {
+  TCP_OPTION_EOL,
+  TCP_OPTION_MSS,
+  TCP_OPTION_NOP,
+  TCP_OPTION_SACK,
+  TCP_OPTION_SACK_PERMITTED,
+  TCP_OPTION_TIMESTAMP,
+  TCP_OPTION_WINDOW_SCALE,
+} from "../parsers/tcp.ts";
 import type { TcpOption } from "../parsers/types.ts";
-import { AsciiBuffer } from "./ascii.ts";
+import { AsciiBuffer, CLOSE_BRACE, COLON, OPEN_BRACE, SPACE } from "./ascii.ts";
 import { safeText } from "./text.ts";
 
-const SPACE = 0x20;
-const COLON = 0x3a;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-/** End of option list: tcpdump prints nothing after it. */
-export const TCP_OPTION_EOL = 0;
-const TCP_OPTION_NOP = 1;
-const TCP_OPTION_MSS = 2;
-const TCP_OPTION_WSCALE = 3;
-const TCP_OPTION_SACK_PERMITTED = 4;
-const TCP_OPTION_SACK = 5;
-const TCP_OPTION_TIMESTAMP = 8;
 /** RFC 6994 shared experimental option: printed as `exp-` and its 16-bit ExID. */
 const TCP_OPTION_EXPERIMENT = 254;
 /** Hex digits of an RFC 6994 ExID. */
@@ -90,7 +87,7 @@ export function writeTcpOption(out: AsciiBuffer, option: TcpOption): void {
       out.text("mss ");
       out.decimal(option.mss);
       return;
-    case TCP_OPTION_WSCALE:
+    case TCP_OPTION_WINDOW_SCALE:
       if (option.shift === undefined) break;
       out.text("wscale ");
       out.decimal(option.shift);
