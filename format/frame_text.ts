@@ -7,8 +7,8 @@
  * @module
  */
 
-import { MAC_LENGTH } from "../parsers/address.ts";
-import type { RecordCursor } from "../parsers/capture_format.ts";
+import { IPV4_ADDRESS_LENGTH, MAC_LENGTH } from "../parsers/address.ts";
+import { formatTime, type RecordCursor } from "../parsers/capture_format.ts";
 import { ETHERNET_HEADER_LENGTH, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "../parsers/ethernet.ts";
 import {
   icmpHasEchoFields,
@@ -21,7 +21,7 @@ import { IPV6_HEADER_LENGTH } from "../parsers/ipv6.ts";
 import { LINKTYPE_ETHERNET } from "../parsers/link_type.ts";
 import { IPPROTO_TCP, TCP_MIN_HEADER_LENGTH, TCP_OPTION_NOP } from "../parsers/tcp.ts";
 import { IPPROTO_UDP, UDP_HEADER_LENGTH } from "../parsers/udp.ts";
-import { type AsciiBuffer, COLON, DIGIT_ZERO, DOT } from "./ascii.ts";
+import { type AsciiBuffer, DIGIT_ZERO, DOT } from "./ascii.ts";
 
 // ---- Where the fields are ------------------------------------------------------------------
 
@@ -71,10 +71,26 @@ for (let i = 0; i < 256; i++) {
   HEX_DIGITS[2 * i] = text.charCodeAt(0);
   HEX_DIGITS[2 * i + 1] = text.charCodeAt(1);
 }
+/** Each byte's two hex digits and a colon, as a big-endian word (its last byte unused). */
+const HEX_COLON = new Uint32Array(256);
+/** Each byte's decimal digits and a dot, as a big-endian word from its first byte. */
+const DECIMAL_DOT = new Uint32Array(256);
+/** How many characters of DECIMAL_DOT's word each byte takes, the dot included. */
+const DECIMAL_DOT_LENGTH = new Uint8Array(256);
+for (let i = 0; i < 256; i++) {
+  HEX_COLON[i] = new Piece(i.toString(16).padStart(2, "0") + ":").words[0]!;
+  const decimal = `${i}.`;
+  DECIMAL_DOT[i] = new Piece(decimal).words[0]!;
+  DECIMAL_DOT_LENGTH[i] = decimal.length;
+}
 const INT32_MAX = 0x7fffffff;
 /** A number above INT32_MAX is written as its part above 10^8, then eight digits. */
 const LOW_PART = 100_000_000;
 const LOW_PART_DIGITS = 8;
+/** Fraction digits of a time in nanoseconds. */
+const NANO_DIGITS = 9;
+/** What nanoseconds are divided by for each number of fraction digits, 1 to 9. */
+const DIVISOR_FOR_DIGITS = [0, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 100, 10, 1];
 
 /** The buffer written to, and a DataView over it, renewed when the output grows. */
 export let target: Uint8Array = new Uint8Array(0);
@@ -169,25 +185,52 @@ export function putText(at: number, text: string): number {
 
 /** A MAC address at `offset` of the frame's view, as `aa:bb:cc:dd:ee:ff`. */
 export function putMac(at: number, view: DataView, offset: number): number {
-  const bytes = target;
-  let i = at;
+  // Each byte is written with the colon after it; the last colon is left past the end, in the
+  // room reserved, for what follows to overwrite.
+  const out = targetView;
   for (let k = 0; k < MAC_LENGTH; k++) {
-    if (k > 0) bytes[i++] = COLON;
-    const byte = view.getUint8(offset + k);
-    bytes[i++] = HEX_DIGITS[2 * byte]!;
-    bytes[i++] = HEX_DIGITS[2 * byte + 1]!;
+    out.setUint32(at + 3 * k, HEX_COLON[view.getUint8(offset + k)]!);
   }
-  return i;
+  return at + 3 * MAC_LENGTH - 1;
 }
 
 /** An IPv4 address at `offset`, dotted decimal. */
 export function putIpv4(at: number, view: DataView, offset: number): number {
-  let i = putSmall(at, view.getUint8(offset));
-  for (let k = 1; k < 4; k++) {
-    target[i++] = DOT;
-    i = putSmall(i, view.getUint8(offset + k));
+  // As putMac: the last octet's dot is left past the end.
+  const out = targetView;
+  let i = at;
+  for (let k = 0; k < IPV4_ADDRESS_LENGTH; k++) {
+    const byte = view.getUint8(offset + k);
+    out.setUint32(i, DECIMAL_DOT[byte]!);
+    i += DECIMAL_DOT_LENGTH[byte]!;
   }
-  return i;
+  return i - 1;
+}
+
+/** Exactly `count` decimal digits of `value` (below 10^count), with leading zeros. */
+function putPadded(at: number, value: number, count: number): number {
+  const bytes = target;
+  let rest = value;
+  let i = at + count;
+  while (i - at >= 2) {
+    const high = (rest / 100) | 0;
+    const pair = (rest - high * 100) << 1;
+    rest = high;
+    bytes[--i] = DIGIT_PAIRS[pair + 1]!;
+    bytes[--i] = DIGIT_PAIRS[pair]!;
+  }
+  if (i > at) bytes[at] = DIGIT_ZERO + rest;
+  return at + count;
+}
+
+/** A capture time as {@linkcode formatTime} writes it. */
+export function putTime(at: number, seconds: number, nanos: number, digits: number): number {
+  if (seconds < 0 || digits <= 0 || digits > NANO_DIGITS) {
+    return putText(at, formatTime(seconds, nanos, digits));
+  }
+  const i = putNumber(at, seconds);
+  target[i] = DOT;
+  return putPadded(i + 1, Math.floor(nanos / DIVISOR_FOR_DIGITS[digits]!), digits);
 }
 
 /** `length` bytes at `offset` as lowercase hex. */

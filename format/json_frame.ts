@@ -16,7 +16,7 @@
  */
 
 import { IPV4_ADDRESS_LENGTH, ipv6Text, MAC_LENGTH } from "../parsers/address.ts";
-import { formatTime, type RecordCursor } from "../parsers/capture_format.ts";
+import type { RecordCursor } from "../parsers/capture_format.ts";
 import { checksumVerifies, onesComplementSum } from "../parsers/checksum.ts";
 import { ARP_FIXED_LENGTH } from "../parsers/arp.ts";
 import {
@@ -60,6 +60,7 @@ import {
   putNumber,
   putSmall,
   putText,
+  putTime,
   reserve,
   target,
 } from "./frame_text.ts";
@@ -68,29 +69,44 @@ import {
 
 /** ARP's fixed part, then sender and target addresses of Ethernet and IPv4. */
 const ARP_ETHERNET_IPV4_LENGTH = ARP_FIXED_LENGTH + 2 * (MAC_LENGTH + IPV4_ADDRESS_LENGTH);
-const IPV4_FLAG_RESERVED = 0x8000;
-const IPV4_FLAG_DONT_FRAGMENT = 0x4000;
+/** The reserved and don't-fragment flags are the top two bits of IPv4's flags byte. */
+const IPV4_FLAGS_SHIFT = 6;
 const TCP_FLAGS_MASK = 0x0fff;
 
-const TRUE = new Piece("true");
-const FALSE = new Piece("false");
-const NULL = new Piece("null");
+// ---- The text around the values --------------------------------------------------------------
+// Text between two values is one piece, and so is a value of a byte or a flag together with the
+// text around it: copying a piece costs more per piece than per byte.
 
-function putBoolean(at: number, value: boolean): number {
-  return put(at, value ? TRUE : FALSE);
+/** A piece for each value of a byte, made by `text`. */
+function piecesByByte(text: (byte: number) => string): Piece[] {
+  return Array.from({ length: 256 }, (_, byte) => new Piece(text(byte)));
 }
 
-// ---- The text around the values --------------------------------------------------------------
+/** What opens a transport layer of `protocol` (TCP, UDP, ICMP or ICMPv6), up to its first value. */
+function transportStart(protocol: number): string {
+  switch (protocol) {
+    case IPPROTO_TCP:
+      return '{"type":"tcp","srcPort":';
+    case IPPROTO_UDP:
+      return '{"type":"udp","srcPort":';
+    case IPPROTO_ICMPV6:
+      return '{"type":"icmpv6","messageType":';
+    default:
+      return '{"type":"icmp","messageType":';
+  }
+}
 
+const RECORD_END = '],"truncated":false}';
 const FRAME_NUMBER = new Piece('{"frame":{"number":');
 const FRAME_TIME = new Piece(',"time":"');
 const FRAME_LENGTH = new Piece('","length":');
 const FRAME_CAPTURED = new Piece(',"captured":');
-const FRAME_LINK_TYPE = new Piece(',"linkType":1');
-const FRAME_INTERFACE = new Piece(',"interface":');
-const ETHERNET_SRC = new Piece('},"layers":[{"type":"ethernet","src":"');
+const ETHERNET_START = '},"layers":[{"type":"ethernet","src":"';
+/** The link type and the start of the Ethernet layer, of a frame with no interface. */
+const FRAME_LINK_TYPE_ETHERNET_SRC = new Piece(',"linkType":1' + ETHERNET_START);
+const FRAME_LINK_TYPE_INTERFACE = new Piece(',"linkType":1,"interface":');
+const ETHERNET_SRC = new Piece(ETHERNET_START);
 const ETHERNET_DST = new Piece('","dst":"');
-const ETHERNET_IPV4 = new Piece('","etherType":2048},');
 const ETHERNET_ETHER_TYPE = new Piece('","etherType":');
 const ARP_HARDWARE_TYPE = new Piece('},{"type":"arp","hardwareType":');
 const ARP_PROTOCOL_TYPE = new Piece(',"protocolType":');
@@ -99,38 +115,53 @@ const ARP_SENDER_MAC = new Piece(',"senderMac":"');
 const ARP_SENDER_IP = new Piece('","senderIp":"');
 const ARP_TARGET_MAC = new Piece('","targetMac":"');
 const ARP_TARGET_IP = new Piece('","targetIp":"');
-const ETHERNET_IPV6 = new Piece('","etherType":34525},');
-const IPV4_DSCP = new Piece('{"type":"ipv4","version":4,"headerLength":20,"dscp":');
-const IPV4_ECN = new Piece(',"ecn":');
-const IPV4_TOTAL_LENGTH = new Piece(',"totalLength":');
+const ARP_END = new Piece('"}' + RECORD_END);
+/** From the end of the Ethernet layer to IPv4's total length, for each value of the TOS byte. */
+const IPV4_START_BY_TOS = piecesByByte((tos) =>
+  '","etherType":2048},{"type":"ipv4","version":4,"headerLength":20,' +
+  `"dscp":${tos >> 2},"ecn":${tos & 3},"totalLength":`
+);
 const IPV4_ID = new Piece(',"id":');
-const IPV4_RESERVED = new Piece(',"reservedFlag":');
-const IPV4_DONT_FRAGMENT = new Piece(',"dontFragment":');
-const IPV4_TTL = new Piece(',"moreFragments":false,"fragmentOffset":0,"ttl":');
-const IPV4_PROTOCOL = new Piece(',"protocol":');
-const CHECKSUM = new Piece(',"checksum":');
-const CHECKSUM_VALID = new Piece(',"checksumValid":');
+/** From the reserved flag to the TTL, for each value of the reserved and don't-fragment flags. */
+const IPV4_FLAGS_TTL = [0, 1, 2, 3].map((bits) =>
+  new Piece(
+    `,"reservedFlag":${(bits & 2) !== 0},"dontFragment":${(bits & 1) !== 0}` +
+      ',"moreFragments":false,"fragmentOffset":0,"ttl":',
+  )
+);
+const IPV4_PROTOCOL_CHECKSUM = piecesByByte((protocol) => `,"protocol":${protocol},"checksum":`);
+const IPV4_VALID_SRC = new Piece(',"checksumValid":true,"src":"');
+const IPV4_INVALID_SRC = new Piece(',"checksumValid":false,"src":"');
 const IP_SRC = new Piece(',"src":"');
 const IP_DST = new Piece('","dst":"');
-const IPV4_END = new Piece('","options":[]},');
-const IPV6_TRAFFIC_CLASS = new Piece('{"type":"ipv6","version":6,"trafficClass":');
+/** The end of the IPv4 layer and the start of the next, for each protocol. */
+const IPV4_END_BY_PROTOCOL = piecesByByte((protocol) =>
+  '","options":[]},' + transportStart(protocol)
+);
+const IPV6_START = new Piece('","etherType":34525},{"type":"ipv6","version":6,"trafficClass":');
 const IPV6_FLOW_LABEL = new Piece(',"flowLabel":');
 const IPV6_PAYLOAD_LENGTH = new Piece(',"payloadLength":');
-const IPV6_NEXT_HEADER = new Piece(',"nextHeader":');
-const IPV6_HOP_LIMIT = new Piece(',"hopLimit":');
-const IPV6_END = new Piece('","extensions":[]},');
-const UDP_SRC_PORT = new Piece('{"type":"udp","srcPort":');
-const TCP_SRC_PORT = new Piece('{"type":"tcp","srcPort":');
+const IPV6_NEXT_HEADER_HOP_LIMIT = piecesByByte((next) => `,"nextHeader":${next},"hopLimit":`);
+/** The end of the IPv6 layer and the start of the next, for each protocol. */
+const IPV6_END_BY_PROTOCOL = piecesByByte((protocol) =>
+  '","extensions":[]},' + transportStart(protocol)
+);
 const DST_PORT = new Piece(',"dstPort":');
+const CHECKSUM = new Piece(',"checksum":');
 const UDP_LENGTH = new Piece(',"length":');
+const UDP_VALID_END = new Piece(',"checksumValid":true}' + RECORD_END);
+const UDP_INVALID_END = new Piece(',"checksumValid":false}' + RECORD_END);
+const UDP_NO_CHECKSUM_END = new Piece(',"checksumValid":null}' + RECORD_END);
 const TCP_SEQ = new Piece(',"seq":');
 const TCP_ACK = new Piece(',"ack":');
 const TCP_HEADER_LENGTH = new Piece(',"headerLength":');
 const TCP_FLAGS = new Piece(',"flags":');
 const TCP_WINDOW = new Piece(',"window":');
-const TCP_URGENT = new Piece(',"urgentPointer":');
+const TCP_VALID_URGENT = new Piece(',"checksumValid":true,"urgentPointer":');
+const TCP_INVALID_URGENT = new Piece(',"checksumValid":false,"urgentPointer":');
 const TCP_PAYLOAD_LENGTH = new Piece(',"payloadLength":');
 const TCP_OPTIONS = new Piece(',"options":[');
+const TCP_END = new Piece("]}" + RECORD_END);
 const OPTION_KIND = new Piece('{"kind":');
 const OPTION_LENGTH = new Piece(',"length":');
 const OPTION_MSS = new Piece('{"kind":2,"length":4,"mss":');
@@ -140,20 +171,20 @@ const OPTION_TSVAL = new Piece('{"kind":8,"length":10,"tsval":');
 const OPTION_TSECR = new Piece(',"tsecr":');
 const OPTION_BLOCKS = new Piece(',"blocks":[');
 const OPTION_DATA = new Piece(',"data":"');
-const ICMP_MESSAGE_TYPE = new Piece('{"type":"icmp","messageType":');
-const ICMPV6_MESSAGE_TYPE = new Piece('{"type":"icmpv6","messageType":');
 const ICMP_CODE = new Piece(',"code":');
-const ICMP_ID = new Piece(',"id":');
+const ICMP_VALID_ID = new Piece(',"checksumValid":true,"id":');
+const ICMP_INVALID_ID = new Piece(',"checksumValid":false,"id":');
 const ICMP_SEQ = new Piece(',"seq":');
+const ICMP_END = new Piece("}" + RECORD_END);
 const CLOSE = new Piece("}");
 const CLOSE_QUOTE = new Piece('"}');
 const CLOSE_ARRAY = new Piece("]}");
 const BLOCK_OPEN = new Piece("[");
 const BLOCK_CLOSE = new Piece("]");
-const RECORD_END = new Piece('],"truncated":false}');
 
 // ---- Layers ----------------------------------------------------------------------------------
 
+/** The TCP options in `[start, end)`, then the end of the record. */
 function putTcpOptions(at: number, view: DataView, start: number, end: number): number {
   let i = put(at, TCP_OPTIONS);
   let position = start;
@@ -196,10 +227,13 @@ function putTcpOptions(at: number, view: DataView, start: number, end: number): 
     }
     position += length;
   }
-  return put(i, CLOSE_ARRAY);
+  return put(i, TCP_END);
 }
 
-/** A TCP header at `offset`, its segment ending at `end`; `addressSum` as for the pseudo header. */
+/**
+ * A TCP header at `offset`, after its layer's start, to the end of the record; its segment ends
+ * at `end`, and `addressSum` is as for the pseudo header.
+ */
 function putTcp(
   at: number,
   view: DataView,
@@ -209,7 +243,7 @@ function putTcp(
 ): number {
   const segment = end - offset;
   const headerLength = (view.getUint8(offset + 12) >> 4) * 4;
-  let i = putNumber(put(at, TCP_SRC_PORT), view.getUint16(offset));
+  let i = putNumber(at, view.getUint16(offset));
   i = putNumber(put(i, DST_PORT), view.getUint16(offset + 2));
   i = putNumber(put(i, TCP_SEQ), view.getUint32(offset + 4));
   i = putNumber(put(i, TCP_ACK), view.getUint32(offset + 8));
@@ -218,13 +252,16 @@ function putTcp(
   i = putNumber(put(i, TCP_WINDOW), view.getUint16(offset + 14));
   i = putNumber(put(i, CHECKSUM), view.getUint16(offset + 16));
   const sum = onesComplementSum(view, offset, end, addressSum) + IPPROTO_TCP + segment;
-  i = putBoolean(put(i, CHECKSUM_VALID), checksumVerifies(sum));
-  i = putNumber(put(i, TCP_URGENT), view.getUint16(offset + 18));
+  i = put(i, checksumVerifies(sum) ? TCP_VALID_URGENT : TCP_INVALID_URGENT);
+  i = putNumber(i, view.getUint16(offset + 18));
   i = putNumber(put(i, TCP_PAYLOAD_LENGTH), segment - headerLength);
   return putTcpOptions(i, view, offset + TCP_MIN_HEADER_LENGTH, offset + headerLength);
 }
 
-/** A UDP header at `offset`; `addressSum` as for the pseudo header. */
+/**
+ * A UDP header at `offset`, after its layer's start, to the end of the record; `addressSum` is as
+ * for the pseudo header.
+ */
 function putUdp(
   at: number,
   view: DataView,
@@ -234,25 +271,19 @@ function putUdp(
 ): number {
   const length = view.getUint16(offset + 4);
   const checksum = view.getUint16(offset + 6);
-  let i = putNumber(put(at, UDP_SRC_PORT), view.getUint16(offset));
+  let i = putNumber(at, view.getUint16(offset));
   i = putNumber(put(i, DST_PORT), view.getUint16(offset + 2));
   i = putNumber(put(i, UDP_LENGTH), length);
   i = putNumber(put(i, CHECKSUM), checksum);
-  i = put(i, CHECKSUM_VALID);
-  if (checksum === 0) {
-    // No checksum: allowed over IPv4, not over IPv6.
-    i = put(i, overIpv6 ? FALSE : NULL);
-  } else {
-    const sum = onesComplementSum(view, offset, offset + length, addressSum) + IPPROTO_UDP +
-      length;
-    i = putBoolean(i, checksumVerifies(sum));
-  }
-  return put(i, CLOSE);
+  // No checksum: allowed over IPv4, not over IPv6.
+  if (checksum === 0) return put(i, overIpv6 ? UDP_INVALID_END : UDP_NO_CHECKSUM_END);
+  const sum = onesComplementSum(view, offset, offset + length, addressSum) + IPPROTO_UDP + length;
+  return put(i, checksumVerifies(sum) ? UDP_VALID_END : UDP_INVALID_END);
 }
 
 /**
- * An ICMP or ICMPv6 echo (or ICMP timestamp) header at `offset`, its message ending at `end`;
- * `addressSum` as for ICMPv6's pseudo header.
+ * An ICMP or ICMPv6 echo (or ICMP timestamp) header at `offset`, after its layer's start, to the
+ * end of the record; its message ends at `end`, and `addressSum` is as for ICMPv6's pseudo header.
  */
 function putIcmpEcho(
   at: number,
@@ -263,16 +294,18 @@ function putIcmpEcho(
   addressSum: number,
 ): number {
   const v6 = protocol === IPPROTO_ICMPV6;
-  let i = putSmall(put(at, v6 ? ICMPV6_MESSAGE_TYPE : ICMP_MESSAGE_TYPE), view.getUint8(offset));
+  let i = putSmall(at, view.getUint8(offset));
   i = putSmall(put(i, ICMP_CODE), view.getUint8(offset + 1));
   i = putNumber(put(i, CHECKSUM), view.getUint16(offset + 2));
   const sum = v6
     ? onesComplementSum(view, offset, end, addressSum) + IPPROTO_ICMPV6 + (end - offset)
     : onesComplementSum(view, offset, end);
-  i = putBoolean(put(i, CHECKSUM_VALID), checksumVerifies(sum));
-  i = putNumber(put(i, ICMP_ID), view.getUint16(offset + 4));
+  i = putNumber(
+    put(i, checksumVerifies(sum) ? ICMP_VALID_ID : ICMP_INVALID_ID),
+    view.getUint16(offset + 4),
+  );
   i = putNumber(put(i, ICMP_SEQ), view.getUint16(offset + 6));
-  return put(i, CLOSE);
+  return put(i, ICMP_END);
 }
 
 /** The frame's facts, then the Ethernet header at `start`, up to its last value. */
@@ -280,11 +313,12 @@ function putFrameAndEthernet(at: number, cursor: RecordCursor, number: number): 
   const view = cursor.view;
   const start = cursor.offset;
   let i = putNumber(put(at, FRAME_NUMBER), number);
-  i = putText(put(i, FRAME_TIME), formatTime(cursor.seconds, cursor.nanos, cursor.digits));
+  i = putTime(put(i, FRAME_TIME), cursor.seconds, cursor.nanos, cursor.digits);
   i = putNumber(put(i, FRAME_LENGTH), cursor.length);
-  i = put(putNumber(put(i, FRAME_CAPTURED), cursor.captured), FRAME_LINK_TYPE);
-  if (cursor.interface >= 0) i = putNumber(put(i, FRAME_INTERFACE), cursor.interface);
-  i = putMac(put(i, ETHERNET_SRC), view, start + ETHERNET_OFFSET_SRC);
+  i = putNumber(put(i, FRAME_CAPTURED), cursor.captured);
+  if (cursor.interface < 0) i = put(i, FRAME_LINK_TYPE_ETHERNET_SRC);
+  else i = put(putNumber(put(i, FRAME_LINK_TYPE_INTERFACE), cursor.interface), ETHERNET_SRC);
+  i = putMac(i, view, start + ETHERNET_OFFSET_SRC);
   return putMac(put(i, ETHERNET_DST), view, start);
 }
 
@@ -303,40 +337,43 @@ function putArp(at: number, view: DataView, etherType: number, arp: number): num
   i = putIpv4(put(i, ARP_SENDER_IP), view, senderIp);
   i = putMac(put(i, ARP_TARGET_MAC), view, targetMac);
   i = putIpv4(put(i, ARP_TARGET_IP), view, targetMac + MAC_LENGTH);
-  return put(put(i, CLOSE_QUOTE), RECORD_END);
+  return put(i, ARP_END);
 }
 
-/** An IPv4 header without options at `ip`, from the end of the Ethernet layer. */
+/**
+ * An IPv4 header without options at `ip`, from the end of the Ethernet layer to the start of the
+ * next layer's first value.
+ */
 function putIpv4Header(at: number, view: DataView, ip: number): number {
-  const tos = view.getUint8(ip + 1);
-  const flags = view.getUint16(ip + 6);
-  let i = putSmall(put(put(at, ETHERNET_IPV4), IPV4_DSCP), tos >> 2);
-  i = putSmall(put(i, IPV4_ECN), tos & 3);
-  i = putNumber(put(i, IPV4_TOTAL_LENGTH), view.getUint16(ip + 2));
+  const protocol = view.getUint8(ip + 9);
+  let i = putNumber(put(at, IPV4_START_BY_TOS[view.getUint8(ip + 1)]!), view.getUint16(ip + 2));
   i = putNumber(put(i, IPV4_ID), view.getUint16(ip + 4));
-  i = putBoolean(put(i, IPV4_RESERVED), (flags & IPV4_FLAG_RESERVED) !== 0);
-  i = putBoolean(put(i, IPV4_DONT_FRAGMENT), (flags & IPV4_FLAG_DONT_FRAGMENT) !== 0);
-  i = putSmall(put(i, IPV4_TTL), view.getUint8(ip + 8));
-  i = putSmall(put(i, IPV4_PROTOCOL), view.getUint8(ip + 9));
-  i = putNumber(put(i, CHECKSUM), view.getUint16(ip + 10));
+  i = putSmall(
+    put(i, IPV4_FLAGS_TTL[view.getUint8(ip + 6) >> IPV4_FLAGS_SHIFT]!),
+    view.getUint8(ip + 8),
+  );
+  i = putNumber(put(i, IPV4_PROTOCOL_CHECKSUM[protocol]!), view.getUint16(ip + 10));
   const headerSum = onesComplementSum(view, ip, ip + IPV4_MIN_HEADER_LENGTH);
-  i = putBoolean(put(i, CHECKSUM_VALID), checksumVerifies(headerSum));
-  i = putIpv4(put(i, IP_SRC), view, ip + IPV4_OFFSET_SRC);
+  i = put(i, checksumVerifies(headerSum) ? IPV4_VALID_SRC : IPV4_INVALID_SRC);
+  i = putIpv4(i, view, ip + IPV4_OFFSET_SRC);
   i = putIpv4(put(i, IP_DST), view, ip + IPV4_OFFSET_DST);
-  return put(i, IPV4_END);
+  return put(i, IPV4_END_BY_PROTOCOL[protocol]!);
 }
 
-/** An IPv6 header without extension headers at `ip`, from the end of the Ethernet layer. */
+/**
+ * An IPv6 header without extension headers at `ip`, from the end of the Ethernet layer to the
+ * start of the next layer's first value.
+ */
 function putIpv6Header(at: number, view: DataView, ip: number): number {
   const first = view.getUint32(ip);
-  let i = putSmall(put(put(at, ETHERNET_IPV6), IPV6_TRAFFIC_CLASS), (first >>> 20) & 0xff);
+  const next = view.getUint8(ip + 6);
+  let i = putSmall(put(at, IPV6_START), (first >>> 20) & 0xff);
   i = putSmall(put(i, IPV6_FLOW_LABEL), first & 0xfffff);
   i = putNumber(put(i, IPV6_PAYLOAD_LENGTH), view.getUint16(ip + 4));
-  i = putSmall(put(i, IPV6_NEXT_HEADER), view.getUint8(ip + 6));
-  i = putSmall(put(i, IPV6_HOP_LIMIT), view.getUint8(ip + 7));
+  i = putSmall(put(i, IPV6_NEXT_HEADER_HOP_LIMIT[next]!), view.getUint8(ip + 7));
   i = putText(put(i, IP_SRC), ipv6Text(view, ip + IPV6_OFFSET_SRC));
   i = putText(put(i, IP_DST), ipv6Text(view, ip + IPV6_OFFSET_DST));
-  return put(i, IPV6_END);
+  return put(i, IPV6_END_BY_PROTOCOL[next]!);
 }
 
 /** Where the layers of the frame being written are. */
@@ -400,6 +437,6 @@ export function writeJsonFrame(cursor: RecordCursor, number: number, out: AsciiB
   else if (protocol === IPPROTO_UDP) {
     i = putUdp(i, view, payload, addressSum, etherType === ETHERTYPE_IPV6);
   } else i = putIcmpEcho(i, view, protocol, payload, payloadEnd, addressSum);
-  out.length = put(i, RECORD_END);
+  out.length = i;
   return true;
 }

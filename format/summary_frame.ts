@@ -15,7 +15,7 @@
  */
 
 import { ipv6Text } from "../parsers/address.ts";
-import { formatTime, type RecordCursor } from "../parsers/capture_format.ts";
+import type { RecordCursor } from "../parsers/capture_format.ts";
 import { ETHERTYPE_IPV4 } from "../parsers/ethernet.ts";
 import { IPV4_OFFSET_DST, IPV4_OFFSET_SRC } from "../parsers/ipv4.ts";
 import { IPV6_OFFSET_DST, IPV6_OFFSET_SRC } from "../parsers/ipv6.ts";
@@ -55,6 +55,7 @@ import {
   putNumber,
   putSmall,
   putText,
+  putTime,
   reserve,
   target,
 } from "./frame_text.ts";
@@ -238,7 +239,7 @@ export function writeSummaryFrame(cursor: RecordCursor, out: AsciiBuffer): boole
       return false;
     }
   }
-  let i = putText(reserve(out), formatTime(cursor.seconds, cursor.nanos, cursor.digits));
+  let i = putTime(reserve(out), cursor.seconds, cursor.nanos, cursor.digits);
   if (etherType === ETHERTYPE_IPV4) {
     i = putIpv4(put(i, IP), view, ip + IPV4_OFFSET_SRC);
     target[i++] = DOT;

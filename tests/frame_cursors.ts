@@ -32,6 +32,22 @@ export function cursorOn(data: Uint8Array, facts: Partial<RecordCursor> = {}): R
   };
 }
 
+/**
+ * Times to write a frame with: fraction digits from 0 to 9, seconds before 1970 and past 2^31
+ * and 2^32, and fractions that are zero, carry leading zeros or are cut short.
+ */
+export const TIME_FACTS: readonly Partial<RecordCursor>[] = [
+  { digits: 9, nanos: 5 },
+  { digits: 0, seconds: 0, nanos: 0 },
+  { seconds: -2, nanos: 500_000_000 },
+  { digits: 3, nanos: 999_999_999 },
+  { digits: 1, nanos: 987_654_321 },
+  { digits: 8, nanos: 7 },
+  { digits: 6, nanos: 0 },
+  { seconds: 2 ** 31, nanos: 120_000 },
+  { seconds: 4_300_000_000, nanos: 999_999 },
+];
+
 /** Every frame of a fixture, each copied out with its facts. */
 export function framesOf(name: string): RecordCursor[] {
   const parser = new CaptureParser();

@@ -14,7 +14,7 @@ import { writeJsonFrame } from "../format/json_frame.ts";
 import { makePrinter, PrintGroup } from "../format/printer.ts";
 import type { RecordCursor } from "../parsers/capture_format.ts";
 import { decodeCursor } from "../parsers/decode.ts";
-import { corruptedFrames, cursorOn, framesOf, writtenBy } from "./frame_cursors.ts";
+import { corruptedFrames, cursorOn, framesOf, TIME_FACTS, writtenBy } from "./frame_cursors.ts";
 import { FIXTURES } from "./fixtures.ts";
 import { random, SEED } from "./seeded_random.ts";
 
@@ -75,13 +75,7 @@ Deno.test("writeJsonFrame() agrees with the decoders on corrupted, cut and lengt
 
 Deno.test("writeJsonFrame() writes the frame's facts as decodeCursor() does", () => {
   const [tcp] = framesOf("tcp_session.pcap");
-  const facts: Partial<RecordCursor>[] = [
-    { interface: 3, digits: 9, nanos: 5 },
-    { digits: 0, seconds: 0, nanos: 0 },
-    { seconds: -2, nanos: 500_000_000 },
-    { digits: 3, nanos: 999_999_999 },
-  ];
-  for (const fact of facts) {
+  for (const fact of [{ interface: 3 }, ...TIME_FACTS]) {
     const cursor = cursorOn(tcp!.bytes, fact);
     for (const number of [1, 2 ** 31 - 1, 2 ** 31, 4_294_967_295, 123_456_789_012]) {
       assert.equal(written(cursor, number), JSON.stringify(decodeCursor(cursor, number)));

@@ -15,7 +15,7 @@ import { writeSummary } from "../format/summary.ts";
 import { writeSummaryFrame } from "../format/summary_frame.ts";
 import type { RecordCursor } from "../parsers/capture_format.ts";
 import { decodeCursor } from "../parsers/decode.ts";
-import { corruptedFrames, cursorOn, framesOf, writtenBy } from "./frame_cursors.ts";
+import { corruptedFrames, cursorOn, framesOf, TIME_FACTS, writtenBy } from "./frame_cursors.ts";
 import { FIXTURES } from "./fixtures.ts";
 import { random, SEED } from "./seeded_random.ts";
 
@@ -90,13 +90,7 @@ Deno.test("writeSummaryFrame() agrees with the decoders on corrupted, cut and le
 
 Deno.test("writeSummaryFrame() writes the time as the decoded record gives it", () => {
   const [tcp] = framesOf("tcp_session.pcap");
-  const facts: Partial<RecordCursor>[] = [
-    { digits: 9, nanos: 5 },
-    { digits: 0, seconds: 0, nanos: 0 },
-    { seconds: -2, nanos: 500_000_000 },
-    { digits: 3, nanos: 999_999_999 },
-  ];
-  for (const fact of facts) {
+  for (const fact of TIME_FACTS) {
     const cursor = cursorOn(tcp!.bytes, fact);
     assert.equal(written(cursor), decodedLine(cursor, 1));
   }
