@@ -571,6 +571,9 @@ async function captureLive(options: CliOptions): Promise<number> {
     announce(options, live);
     let number = 0;
     for await (const batch of live.frames()) {
+      // A printer calls `frame` before it returns, if at all: one function serves the batch.
+      let current = 0;
+      const frame = () => batch.data(current);
       for (let i = 0; i < batch.count; i++) {
         if (writer !== undefined) {
           const flushing = writer.writeFrom(
@@ -584,7 +587,8 @@ async function captureLive(options: CliOptions): Promise<number> {
           if (flushing !== undefined) await flushing;
         }
         number++;
-        print?.addCursor(live.frameCursor(batch, i), number, decoding, () => batch.data(i), out);
+        current = i;
+        print?.addCursor(live.frameCursor(batch, i), number, decoding, frame, out);
       }
       print?.end(out);
       out.flush(); // live output shows at once, a wake-up's worth at a time

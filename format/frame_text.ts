@@ -241,14 +241,36 @@ function putPadded(at: number, value: number, count: number): number {
   return at + count;
 }
 
+/**
+ * The text of the whole seconds of the last time written, and its dot: packets come many to a
+ * second, so it is copied as a piece and only the fraction's digits are written.
+ */
+let lastSeconds = -1;
+const lastSecondsBytes = new Uint8Array(24);
+const lastSecondsWords = new Float64Array(lastSecondsBytes.buffer);
+let lastSecondsLength = 0;
+
 /** A capture time as {@linkcode formatTime} writes it. */
 export function putTime(at: number, seconds: number, nanos: number, digits: number): number {
   if (seconds < 0 || digits <= 0 || digits > NANO_DIGITS) {
     return putText(at, formatTime(seconds, nanos, digits));
   }
-  const i = putNumber(at, seconds);
-  target[i] = DOT;
-  return putPadded(i + 1, Math.floor(nanos / DIVISOR_FOR_DIGITS[digits]!), digits);
+  if (seconds !== lastSeconds) {
+    const end = putNumber(at, seconds);
+    target[end] = DOT;
+    lastSecondsBytes.fill(0);
+    lastSecondsBytes.set(target.subarray(at, end + 1));
+    lastSeconds = seconds;
+    lastSecondsLength = end + 1 - at;
+  }
+  // As put(): 24 bytes are written, and what follows overwrites those past the text.
+  const out = targetView;
+  const words = lastSecondsWords;
+  out.setFloat64(at, words[0]!, true);
+  out.setFloat64(at + 8, words[1]!, true);
+  out.setFloat64(at + 16, words[2]!, true);
+  const fraction = digits === NANO_DIGITS ? nanos : Math.floor(nanos / DIVISOR_FOR_DIGITS[digits]!);
+  return putPadded(at + lastSecondsLength, fraction, digits);
 }
 
 /** `length` bytes at `offset` as lowercase hex. */

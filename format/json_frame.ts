@@ -342,9 +342,9 @@ function putArp(at: number, view: DataView, etherType: number, arp: number): num
 
 /**
  * An IPv4 header without options at `ip`, from the end of the Ethernet layer to the start of the
- * next layer's first value.
+ * next layer's first value; `addressSum` is the sum of its addresses.
  */
-function putIpv4Header(at: number, view: DataView, ip: number): number {
+function putIpv4Header(at: number, view: DataView, ip: number, addressSum: number): number {
   const protocol = view.getUint8(ip + 9);
   let i = putNumber(put(at, IPV4_START_BY_TOS[view.getUint8(ip + 1)]!), view.getUint16(ip + 2));
   i = putNumber(put(i, IPV4_ID), view.getUint16(ip + 4));
@@ -353,7 +353,7 @@ function putIpv4Header(at: number, view: DataView, ip: number): number {
     view.getUint8(ip + 8),
   );
   i = putNumber(put(i, IPV4_PROTOCOL_CHECKSUM[protocol]!), view.getUint16(ip + 10));
-  const headerSum = onesComplementSum(view, ip, ip + IPV4_MIN_HEADER_LENGTH);
+  const headerSum = onesComplementSum(view, ip, ip + IPV4_OFFSET_SRC, addressSum);
   i = put(i, checksumVerifies(headerSum) ? IPV4_VALID_SRC : IPV4_INVALID_SRC);
   i = putIpv4(i, view, ip + IPV4_OFFSET_SRC);
   i = putIpv4(put(i, IP_DST), view, ip + IPV4_OFFSET_DST);
@@ -426,8 +426,8 @@ export function writeJsonFrame(cursor: RecordCursor, number: number, out: AsciiB
   let i = putFrameAndEthernet(reserve(out), cursor, number);
   let addressSum: number;
   if (etherType === ETHERTYPE_IPV4) {
-    i = putIpv4Header(i, view, ip);
     addressSum = onesComplementSum(view, ip + IPV4_OFFSET_SRC, ip + IPV4_OFFSET_DST + 4);
+    i = putIpv4Header(i, view, ip, addressSum);
   } else {
     i = putIpv6Header(i, view, ip);
     addressSum = onesComplementSum(view, ip + IPV6_OFFSET_SRC, ip + IPV6_OFFSET_SRC + 16) +

@@ -50,8 +50,12 @@ async function run(live: LiveCapture, setup: CaptureWorkerSetup): Promise<void> 
       live.close();
       continue;
     }
+    // A printer calls `frame` before it returns, if at all: one function serves the batch.
+    let current = 0;
+    const frame = () => batch.data(current);
     for (let i = 0; i < taken; i++) {
-      print?.addCursor(live.frameCursor(batch, i), first + i, decoding, () => batch.data(i), out);
+      current = i;
+      print?.addCursor(live.frameCursor(batch, i), first + i, decoding, frame, out);
       if (setup.write) {
         const captured = batch.captured[i]!;
         const start = batch.offsets[i]!;
