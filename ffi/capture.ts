@@ -243,7 +243,7 @@ export class LiveCapture implements AsyncIterable<CapturedPacket> {
 
   /**
    * The `-w` fast path, for a capture with a receive ring (`ring` is set): each batch is up to
-   * 4096 pcap records (nanosecond) laid out in place in the ring, for
+   * 1024 pcap records (nanosecond) laid out in place in the ring, for
    * `PcapFdWriter.write`. Valid until the iteration moves on, like a batch from
    * {@linkcode LiveCapture.frames}.
    *

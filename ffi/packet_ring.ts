@@ -63,6 +63,13 @@ const PCAP_RECORD_LENGTH = 16;
 const IOVEC_WORDS = IOVEC.size / 4;
 /** The largest 32-bit word: a low half of an address above it carries into the high half. */
 const MAX_WORD = 0xffff_ffff;
+/**
+ * Most frames one walk of a block hands out. A walk over a whole batch (thousands of frames) runs
+ * long enough that V8 compiles it twice at start: once to enter optimized code in the middle of the
+ * loop (OSR, about 15 ms of compiling) and once more for the next call. Short walks are optimized
+ * once, between calls.
+ */
+const WALK_STEP = 256;
 
 /** The shape of a ring: what PACKET_RX_RING is asked for. */
 export interface RingGeometry {
@@ -260,7 +267,9 @@ export class PacketRing {
   read(batch: FrameBatch, max: number): number {
     batch.reset(this.#bytes, this.#view);
     while (this.#advance()) {
-      this.#walk(batch, undefined, max);
+      while (batch.count < max && this.#remaining > 0) {
+        this.#walk(batch, undefined, Math.min(max, batch.count + WALK_STEP));
+      }
       if (batch.count > 0) return batch.count;
     }
     return 0;
@@ -275,8 +284,11 @@ export class PacketRing {
   readRecords(records: PcapRecordBatch, max: number): number {
     records.count = 0;
     records.bytes = 0;
+    const limit = Math.min(max, records.capacity);
     while (this.#advance()) {
-      this.#walk(undefined, records, Math.min(max, records.capacity));
+      while (records.count < limit && this.#remaining > 0) {
+        this.#walk(undefined, records, Math.min(limit, records.count + WALK_STEP));
+      }
       if (records.count > 0) return records.count;
     }
     return 0;

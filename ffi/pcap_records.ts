@@ -14,25 +14,24 @@ import { getAddress, setAddress } from "./pointer.ts";
 /** Most iovecs one writev takes (IOV_MAX on Linux). */
 export const IOV_MAX = 1024;
 /**
- * Most records a batch holds: several writevs' worth, so that the capture loop's cost per batch
- * (clock reads, now and then a turn of the event loop) is shared by more records.
+ * Most records a batch holds: one writev's worth, so that a whole write needs no walk over the
+ * iovecs to find where the next writev starts.
  */
-const RECORDS_PER_BATCH = 4 * IOV_MAX;
+const RECORDS_PER_BATCH = IOV_MAX;
 /** Permissions of a file `creat` makes, before the umask: as tcpdump's. */
 const FILE_MODE = 0o644;
 const STDOUT_FD = 1;
 
 /**
- * Up to 4096 pcap records, each a struct iovec pointing at a record header and the frame after
- * it, in the ring, written {@linkcode IOV_MAX} at a time. Valid until the next read from the
- * ring.
+ * Up to {@linkcode IOV_MAX} pcap records, each a struct iovec pointing at a record header and the
+ * frame after it, in the ring, written with one writev. Valid until the next read from the ring.
  *
  * @example An empty batch
  * ```ts
  * import { PcapRecordBatch } from "./pcap_records.ts";
  * import assert from "node:assert/strict";
  * const records = new PcapRecordBatch();
- * assert.ok(records.count === 0 && records.capacity === 4096);
+ * assert.ok(records.count === 0 && records.capacity === 1024);
  * ```
  */
 export class PcapRecordBatch {
@@ -96,7 +95,7 @@ export class PcapFdWriter {
     return writer;
   }
 
-  /** Writes every record of `records`, in as many writevs as it takes (IOV_MAX iovecs each). */
+  /** Writes every record of `records`: one writev, and more only after a short write. */
   write(records: PcapRecordBatch): void {
     const c = libc();
     const view = records.view;
@@ -114,6 +113,7 @@ export class PcapFdWriter {
         throw new ErrnoError("Cannot write pcap output", "writev", errno);
       }
       left -= written;
+      if (left === 0) break;
       // A short write: step past the whole iovecs written, and into the one cut short.
       let done = written;
       while (left > 0 && done > 0) {

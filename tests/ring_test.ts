@@ -83,8 +83,8 @@ Deno.test("setAddress() stores user-space addresses as two little-endian words, 
   }
 });
 
-Deno.test("PcapFdWriter writes a batch of more records than one writev takes, in order", async () => {
-  const count = 3 * IOV_MAX + 7;
+Deno.test("PcapFdWriter writes a full batch of records, in order", async () => {
+  const count = IOV_MAX;
   const frame = 60;
   const size = 16 + frame;
   // What the ring would hold: each record header right before its frame.
@@ -94,7 +94,7 @@ Deno.test("PcapFdWriter writes a batch of more records than one writev takes, in
     memory.fill(i & 0xff, i * size + 16, (i + 1) * size);
   }
   const records = new PcapRecordBatch();
-  assert.ok(records.capacity >= count);
+  assert.equal(records.capacity, count);
   const base = Number(bufferAddress(memory));
   for (let i = 0; i < count; i++) {
     setAddress(records.view, i * IOVEC.size + IOVEC.base, base + i * size);
