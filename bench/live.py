@@ -2,18 +2,28 @@
 """snout's live capture benchmark: snout beside tcpdump on a veth pair, at line rate.
 
 Usage (as root): python3 bench/live.py [--count N] [--rates LIST] [--buffer KIB] [--only NAMES]
+                                       [--pause SECONDS]
   --count N     packets the generator sends for each run (default 2000000)
   --rates LIST  comma-separated send rates: "full" (as fast as trafgen goes) or packets/s
                 such as 200000 (default "full,200000")
   --buffer KIB  ring/buffer size given to every sniffer as -B (default 32768, snout's default)
   --only NAMES  comma-separated sniffer names to run (default: all of them)
+  --pause SECONDS  wait before each run (default 3), so that every sniffer builds its ring as at
+                a fresh start; see below
 
 It makes two network namespaces joined by a veth pair (snout-b-PID-a and snout-b-PID-b), runs
 trafgen (Debian's netsniff-ng) in B sending 64-byte UDP frames (60 bytes captured) to a MAC
 address that is nobody's, so A's kernel drops them as soon as the sniffers have seen them, and
 runs each sniffer in turn on vethA, in A. 1% of the frames go to UDP port 9, for the filtered
-rows. A run: start the sniffer, wait until it has said "listening on", send the packets, wait
-for the ring's block timeout, stop the sniffer with SIGINT, read its closing counters.
+rows. A run: wait --pause seconds, start the sniffer, wait until it has said "listening on", send
+the packets, wait for the ring's block timeout, stop the sniffer with SIGINT, read its closing
+counters.
+
+Why the pause: building a 32 MiB ring costs the kernel 60-120 ms of CPU (system time) when its
+pages come from memory a VM has reported free to its host, and 7-15 ms when they come from a ring
+freed a moment before (measured on the 2-CPU VM of README.md, whose free page reporting runs 2 s
+after memory is freed). Without a pause, whether a sniffer's ring is cheap depends on which
+sniffer ran before it; with it, every ring is built as on a fresh start.
 
 Printed, one row per sniffer and rate, from one run of the script: packets sent (trafgen),
 arrived at vethA (its rx_packets), captured and dropped by kernel (the sniffer's own closing
@@ -196,7 +206,11 @@ def main() -> int:
     parser.add_argument("--rates", default="full,200000")
     parser.add_argument("--buffer", type=int, default=32768)
     parser.add_argument("--only", default="")
+    parser.add_argument("--pause", type=float, default=3.0)
     args = parser.parse_args()
+    if args.pause < 0:
+        print(f"Cannot use --pause {args.pause:g}: it is seconds, 0 or more", file=sys.stderr)
+        return 2
     rates = [r.strip() for r in args.rates.split(",") if r.strip()]
     for rate in rates:
         if rate != "full" and not rate.isdigit():
@@ -228,6 +242,7 @@ def main() -> int:
             run("deno", "cache", os.path.join(ROOT, "cli.ts"))
             for rate in rates:
                 for name, command, env in chosen:
+                    time.sleep(args.pause)
                     row = one_run(name, command, env, config, args.count, rate)
                     rows.append(row)
                     print(f"{row['rate']:>10} {name:<28} captured {row['captured']:>9} "
@@ -236,7 +251,8 @@ def main() -> int:
             delete_namespaces()
     load = open("/proc/loadavg").read().split()[:3]
     print(f"Live capture, {args.count} frames of 60 bytes per run, -B {args.buffer} for every "
-          f"sniffer, {os.cpu_count()} CPUs, load average before the last run {' '.join(load)}:\n")
+          f"sniffer, {args.pause:g} s pause before each run, {os.cpu_count()} CPUs, load average "
+          f"before the last run {' '.join(load)}:\n")
     print(table(rows))
     return 0
 
