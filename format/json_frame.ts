@@ -26,7 +26,7 @@ import {
   ETHERTYPE_RARP,
 } from "../parsers/ethernet.ts";
 import { IPPROTO_ICMPV6 } from "../parsers/icmp.ts";
-import { IPV4_MIN_HEADER_LENGTH, IPV4_OFFSET_DST, IPV4_OFFSET_SRC } from "../parsers/ipv4.ts";
+import { IPV4_OFFSET_DST, IPV4_OFFSET_SRC } from "../parsers/ipv4.ts";
 import { IPV6_OFFSET_DST, IPV6_OFFSET_SRC } from "../parsers/ipv6.ts";
 import {
   IPPROTO_TCP,
