@@ -181,17 +181,7 @@ export function putSmall(at: number, value: number): number {
 export function putNumber(at: number, value: number): number {
   if (value <= INT32_MAX) return putSmall(at, value | 0);
   const high = Math.floor(value / LOW_PART);
-  const at2 = putSmall(at, high);
-  let low = (value - high * LOW_PART) | 0;
-  const bytes = target;
-  for (let i = at2 + LOW_PART_DIGITS; i > at2; i -= 2) {
-    const rest = (low / 100) | 0;
-    const pair = (low - rest * 100) << 1;
-    low = rest;
-    bytes[i - 1] = DIGIT_PAIRS[pair + 1]!;
-    bytes[i - 2] = DIGIT_PAIRS[pair]!;
-  }
-  return at2 + LOW_PART_DIGITS;
+  return putPadded(putSmall(at, high), (value - high * LOW_PART) | 0, LOW_PART_DIGITS);
 }
 
 /** The characters of `text`, which are ASCII. */
