@@ -13,19 +13,28 @@ export const HEX_BYTE: readonly string[] = Array.from(
 /** Decimal text for every byte value. */
 const DEC_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
 
-/**
- * Direct-mapped caches of address text: a capture sees the same few thousand addresses again and
- * again, and one shared string per address spares both the formatting and the garbage. A slot
- * holds the last address that hashed to it.
- */
 const CACHE_BITS = 16;
 const CACHE_SLOTS = 1 << CACHE_BITS;
-const ipv4Keys = new Int32Array(CACHE_SLOTS).fill(-1);
-const ipv4Values: (string | undefined)[] = new Array(CACHE_SLOTS).fill(undefined);
-const ipv6Keys = new Int32Array(CACHE_SLOTS * 4);
-const ipv6Values: (string | undefined)[] = new Array(CACHE_SLOTS).fill(undefined);
-const macKeys = new Int32Array(CACHE_SLOTS * 2);
-const macValues: (string | undefined)[] = new Array(CACHE_SLOTS).fill(undefined);
+
+/**
+ * A direct-mapped cache of address text: a capture sees the same few thousand addresses again and
+ * again, and one shared string per address spares both the formatting and the garbage. A slot
+ * holds the last address that hashed to it, as `words` 32-bit words of key and its text.
+ */
+class TextCache {
+  readonly keys: Int32Array;
+  readonly values: (string | undefined)[] = new Array(CACHE_SLOTS).fill(undefined);
+
+  constructor(words: number) {
+    this.keys = new Int32Array(CACHE_SLOTS * words);
+  }
+}
+
+// Made on first use: together they take 3.4 MB, which a capture written to a file, or JSON and
+// summaries written from the frame's bytes, never need; building them cost every start 5-10 ms.
+let ipv4Cache: TextCache | undefined;
+let ipv6Cache: TextCache | undefined;
+let macCache: TextCache | undefined;
 
 /** A slot for a 32-bit hash: the top bits of a Fibonacci multiplication. */
 function slotOf(hash: number): number {
@@ -85,14 +94,15 @@ export function macText(view: DataView, offset: number): string {
   const high = view.getUint16(offset);
   const low = view.getInt32(offset + 2);
   const slot = slotOf(low ^ high);
-  const cached = macValues[slot];
-  if (cached !== undefined && macKeys[slot * 2] === high && macKeys[slot * 2 + 1] === low) {
+  const { keys, values } = macCache ??= new TextCache(2);
+  const cached = values[slot];
+  if (cached !== undefined && keys[slot * 2] === high && keys[slot * 2 + 1] === low) {
     return cached;
   }
   const text = formatMac(view, offset);
-  macKeys[slot * 2] = high;
-  macKeys[slot * 2 + 1] = low;
-  macValues[slot] = text;
+  keys[slot * 2] = high;
+  keys[slot * 2 + 1] = low;
+  values[slot] = text;
   return text;
 }
 
@@ -143,11 +153,12 @@ export function linkAddressText(view: DataView, offset: number, length: number):
 export function ipv4Text(view: DataView, offset: number): string {
   const key = view.getInt32(offset);
   const slot = slotOf(key);
-  const cached = ipv4Values[slot];
-  if (cached !== undefined && ipv4Keys[slot] === key) return cached;
+  const { keys, values } = ipv4Cache ??= new TextCache(1);
+  const cached = values[slot];
+  if (cached !== undefined && keys[slot] === key) return cached;
   const text = formatIpv4(view, offset);
-  ipv4Keys[slot] = key;
-  ipv4Values[slot] = text;
+  keys[slot] = key;
+  values[slot] = text;
   return text;
 }
 
@@ -181,19 +192,20 @@ export function ipv6Text(view: DataView, offset: number): string {
   const d = view.getInt32(offset + 12);
   const slot = slotOf(a ^ b ^ c ^ d);
   const at = slot * 4;
-  const cached = ipv6Values[slot];
+  const { keys, values } = ipv6Cache ??= new TextCache(4);
+  const cached = values[slot];
   if (
-    cached !== undefined && ipv6Keys[at] === a && ipv6Keys[at + 1] === b &&
-    ipv6Keys[at + 2] === c && ipv6Keys[at + 3] === d
+    cached !== undefined && keys[at] === a && keys[at + 1] === b && keys[at + 2] === c &&
+    keys[at + 3] === d
   ) {
     return cached;
   }
   const text = formatIpv6(view, offset);
-  ipv6Keys[at] = a;
-  ipv6Keys[at + 1] = b;
-  ipv6Keys[at + 2] = c;
-  ipv6Keys[at + 3] = d;
-  ipv6Values[slot] = text;
+  keys[at] = a;
+  keys[at + 1] = b;
+  keys[at + 2] = c;
+  keys[at + 3] = d;
+  values[slot] = text;
   return text;
 }
 
