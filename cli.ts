@@ -19,6 +19,7 @@ import { OutputClosedError, OutputWriter } from "./io/output.ts";
 import { PcapWriter } from "./io/pcap_writer.ts";
 import { isSupportedLinkType, LINKTYPE_ETHERNET, linkTypeName } from "./parsers/link_type.ts";
 import type { CaptureOptions, CaptureStats } from "./ffi/capture.ts";
+import type { FrameCaptureOptions } from "./ffi/frame_capture.ts";
 import type { RingGeometry } from "./ffi/packet_ring.ts";
 import type { L3Protocol } from "./ffi/packet_socket.ts";
 import { dropPrivileges, effectiveUserId, resolveUser, type UserIds } from "./ffi/privileges.ts";
@@ -477,6 +478,18 @@ function socketOptions(options: CliOptions): CaptureOptions {
   };
 }
 
+/**
+ * The options of a capture in this process: as {@linkcode socketOptions}, with the filter's
+ * compiler loaded only when there is an expression (the decoders are never loaded here: the
+ * printers decode what they print).
+ */
+async function frameOptions(options: CliOptions): Promise<FrameCaptureOptions> {
+  const { filter: expression, ...rest } = socketOptions(options);
+  if (typeof expression !== "string") return rest;
+  const { compileFilter } = await import("./filter/compile.ts");
+  return { ...rest, filter: (linkType: number) => compileFilter(expression, linkType) };
+}
+
 /** The lines on stderr as capture starts: tcpdump's "listening on", and with -v how it reads. */
 function announce(
   options: CliOptions,
@@ -527,9 +540,9 @@ function printStats(stats: CaptureStats): void {
 }
 
 async function captureLive(options: CliOptions): Promise<number> {
-  const { capture } = await import("./ffi/capture.ts");
+  const { FrameCapture } = await import("./ffi/frame_capture.ts");
   if (options.dump > 0) {
-    const live = capture(socketOptions(options));
+    const live = FrameCapture.open(await frameOptions(options));
     try {
       await printProgram(await recordFilter(live.filter ?? ""), live.linkType, true, options.dump);
     } finally {
@@ -546,8 +559,8 @@ async function captureLive(options: CliOptions): Promise<number> {
     print = new PrintGroup(makePrinter(printing));
     decoding = decodeOptions(printing);
   }
-  const live = capture({
-    ...socketOptions(options),
+  const live = FrameCapture.open({
+    ...await frameOptions(options),
     ...(options.count === undefined ? {} : { count: options.count }),
   });
   const removeHandlers = stopOnSignals(() => live.close());

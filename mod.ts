@@ -94,6 +94,7 @@ export {
   LiveCapture,
   type RawPacket,
 } from "./ffi/capture.ts";
+export { FrameCapture, type FrameCaptureOptions } from "./ffi/frame_capture.ts";
 export {
   CaptureSetupError,
   type L3Protocol,
