@@ -68,6 +68,10 @@ export const EPOLLET = 0x80000000;
 export const EPOLL_CTL_ADD = 1;
 /** epoll_create1: close on exec. */
 export const EPOLL_CLOEXEC = 0o2000000;
+/** eventfd: close on exec. */
+export const EFD_CLOEXEC = 0o2000000;
+/** eventfd: non-blocking. */
+export const EFD_NONBLOCK = 0o4000;
 
 /** ioctl: get interface flags. */
 export const SIOCGIFFLAGS = 0x8913;

@@ -41,6 +41,8 @@ export const LIBC_SYMBOLS = {
   epoll_create1: { parameters: ["i32"], result: "i32" },
   /** int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event) */
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  /** int eventfd(unsigned int initval, int flags) */
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
   /** int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout): polls */
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
   /** epoll_wait on another thread, for waits that block: only its result is read */
