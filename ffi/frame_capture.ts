@@ -112,8 +112,8 @@ function validate(options: FrameCaptureOptions): void {
 /**
  * A running live capture whose frames are handed out as the socket delivered them: in batches
  * read in place, as pcap records in place, or copied. `close()` (safe twice) or `await using`
- * ends it and closes the socket and the epoll instance. `LiveCapture` (capture.ts) adds decoding
- * and filter expressions.
+ * ends it and closes the socket, the epoll instance and its eventfd. `LiveCapture` (capture.ts)
+ * adds decoding and filter expressions.
  */
 export class FrameCapture {
   /** LINKTYPE_ of the captured frames. */
