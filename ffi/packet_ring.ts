@@ -352,12 +352,15 @@ export class PacketRing {
     let bytes = records?.bytes ?? 0;
     let remaining = this.#remaining;
     let cursor = this.#cursor;
+    // Read here, not at the block's last frame: code V8 compiles in the middle of a first block
+    // would meet the field there without feedback and be thrown away.
+    const blockEnd = (this.#held + 1) * this.geometry.blockSize;
     while (count < max && remaining > 0) {
       const header = cursor;
       const at = header >>> 2;
       const next = words[at + TPACKET3_HDR.nextOffset / 4]!;
       remaining--;
-      cursor = next === 0 ? (this.#held + 1) * this.geometry.blockSize : header + next;
+      cursor = next === 0 ? blockEnd : header + next;
       const address = header + TPACKET3_HDR.address;
       if (
         view.getUint8(address + SOCKADDR_LL.pkttype) === PACKET_OUTGOING &&
