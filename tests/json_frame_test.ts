@@ -70,7 +70,8 @@ Deno.test("writeJsonFrame() agrees with the decoders on corrupted, cut and lengt
     assert.ok(cut === length, `${seed}: a frame cut short was written from its bytes`);
   }
   // Both outcomes happen often, so both are tested.
-  assert.ok(compared > 10_000 && refused > 10_000, `compared ${compared}, refused ${refused}`);
+  // About 10,100-10,300 and 16,400-16,600 of them: a bound of 10,000 failed one seed in fifty.
+  assert.ok(compared > 5_000 && refused > 5_000, `compared ${compared}, refused ${refused}`);
 });
 
 Deno.test("writeJsonFrame() writes the frame's facts as decodeCursor() does", () => {
