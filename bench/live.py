@@ -2,7 +2,7 @@
 """snout's live capture benchmark: snout beside tcpdump on a veth pair, at line rate.
 
 Usage (as root): python3 bench/live.py [--count N] [--rates LIST] [--buffer KIB] [--only NAMES]
-                                       [--pause SECONDS]
+                                       [--pause SECONDS] [--rounds N]
   --count N     packets the generator sends for each run (default 2000000)
   --rates LIST  comma-separated send rates: "full" (as fast as trafgen goes) or packets/s
                 such as 200000 (default "full,200000")
@@ -10,6 +10,9 @@ Usage (as root): python3 bench/live.py [--count N] [--rates LIST] [--buffer KIB]
   --only NAMES  comma-separated sniffer names to run (default: all of them)
   --pause SECONDS  wait before each run (default 3), so that every sniffer builds its ring as at
                 a fresh start; see below
+  --rounds N    run every sniffer N times, in turn, at each rate (default 1), and show for each
+                the run of median CPU, with the CPU of every round beside it and the most frames
+                any round dropped: one sniffer's CPU moves by 10-20% from run to run here
 
 It makes two network namespaces joined by a veth pair (snout-b-PID-a and snout-b-PID-b), runs
 trafgen (Debian's netsniff-ng) in B sending 64-byte UDP frames (60 bytes captured) to a MAC
@@ -183,19 +186,30 @@ def one_run(name: str, command: list[str], env: dict[str, str], config: str, cou
     }
 
 
+def median_row(runs: list[dict]) -> dict:
+    """The run of median CPU (the lower of the middle two), with every run's CPU and the most
+    frames any run dropped."""
+    row = dict(sorted(runs, key=lambda r: r["cpu"])[(len(runs) - 1) // 2])
+    row["rounds"] = [r["cpu"] for r in runs]
+    row["dropped"] = max(r["dropped"] for r in runs)
+    return row
+
+
 def table(rows: list[dict]) -> str:
+    rounds = len(rows[0]["rounds"]) > 1 if rows else False
     lines = [
         "| rate | sniffer | sent | sent/s | arrived | captured | dropped | cpu s (user+sys) "
-        "| cpu s per 1M packets sent |",
+        "| cpu s per 1M packets sent |" + (" cpu s of each round |" if rounds else ""),
         "| ---- | ------- | ---: | -----: | ------: | -------: | ------: | ---------------: "
-        "| -------------------: |",
+        "| -------------------: |" + (" ---: |" if rounds else ""),
     ]
     for r in rows:
         per_million = r["cpu"] / r["sent"] * 1e6
+        each = " ".join(f"{cpu:.2f}" for cpu in r["rounds"])
         lines.append(
             f"| {r['rate']} | {r['name']} | {r['sent']} | {r['send_rate']:,.0f} | {r['arrived']} "
             f"| {r['captured']} | {r['dropped']} | {r['cpu']:.2f} ({r['user']:.2f}+{r['sys']:.2f}) "
-            f"| {per_million:.3f} |"
+            f"| {per_million:.3f} |" + (f" {each} |" if rounds else "")
         )
     return "\n".join(lines)
 
@@ -207,9 +221,13 @@ def main() -> int:
     parser.add_argument("--buffer", type=int, default=32768)
     parser.add_argument("--only", default="")
     parser.add_argument("--pause", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     if args.pause < 0:
         print(f"Cannot use --pause {args.pause:g}: it is seconds, 0 or more", file=sys.stderr)
+        return 2
+    if args.rounds < 1:
+        print(f"Cannot use --rounds {args.rounds}: give 1 or more", file=sys.stderr)
         return 2
     rates = [r.strip() for r in args.rates.split(",") if r.strip()]
     for rate in rates:
@@ -241,18 +259,25 @@ def main() -> int:
             # Deno compiles snout once before the timed runs.
             run("deno", "cache", os.path.join(ROOT, "cli.ts"))
             for rate in rates:
-                for name, command, env in chosen:
-                    time.sleep(args.pause)
-                    row = one_run(name, command, env, config, args.count, rate)
-                    rows.append(row)
-                    print(f"{row['rate']:>10} {name:<28} captured {row['captured']:>9} "
-                          f"dropped {row['dropped']:>8} cpu {row['cpu']:.2f}s", file=sys.stderr)
+                runs: dict[str, list[dict]] = {name: [] for name, _, _ in chosen}
+                for _ in range(args.rounds):
+                    for name, command, env in chosen:
+                        time.sleep(args.pause)
+                        row = one_run(name, command, env, config, args.count, rate)
+                        runs[name].append(row)
+                        print(f"{row['rate']:>10} {name:<28} captured {row['captured']:>9} "
+                              f"dropped {row['dropped']:>8} cpu {row['cpu']:.2f}s",
+                              file=sys.stderr)
+                rows.extend(median_row(runs[name]) for name, _, _ in chosen)
         finally:
             delete_namespaces()
     load = open("/proc/loadavg").read().split()[:3]
+    each = "" if args.rounds == 1 else (
+        f", {args.rounds} rounds (each row is the run of median CPU; dropped is the most of any "
+        "round)")
     print(f"Live capture, {args.count} frames of 60 bytes per run, -B {args.buffer} for every "
-          f"sniffer, {args.pause:g} s pause before each run, {os.cpu_count()} CPUs, load average "
-          f"before the last run {' '.join(load)}:\n")
+          f"sniffer, {args.pause:g} s pause before each run{each}, {os.cpu_count()} CPUs, load "
+          f"average before the last run {' '.join(load)}:\n")
     print(table(rows))
     return 0
 
