@@ -10,7 +10,7 @@ import { AsciiBuffer } from "../format/ascii.ts";
 import { CaptureParser, type RecordCursor } from "../parsers/capture_format.ts";
 import { fixture } from "./helpers.ts";
 import { FIXTURES } from "./fixtures.ts";
-import type { Random } from "./seeded_random.ts";
+import { type Random, SEED } from "./seeded_random.ts";
 
 const LINKTYPE_ETHERNET = 1;
 
@@ -126,4 +126,38 @@ export function* corruptedFrames(
       }
     }
   }
+}
+
+/**
+ * Writes each of {@linkcode corruptedFrames} with `write` (undefined: left to the decoders) and
+ * holds every line it takes to `want` for the same frame, failing with the frame's bytes and the
+ * seed that replays it; a frame cut short must never be taken. Returns how many lines were
+ * compared and how many frames were refused.
+ */
+export function compareOnCorruptedFrames(
+  rng: Random,
+  perFrame: number,
+  write: (cursor: RecordCursor, number: number) => string | undefined,
+  want: (cursor: RecordCursor, number: number) => string,
+): { compared: number; refused: number } {
+  const seed = `seed ${SEED} (SNOUT_FUZZ_SEED=${SEED})`;
+  let compared = 0;
+  let refused = 0;
+  for (const { name, cursor, data, cut, length, number } of corruptedFrames(rng, perFrame)) {
+    const line = write(cursor, number);
+    if (line === undefined) {
+      refused++;
+      continue;
+    }
+    compared++;
+    const expected = want(cursor, number);
+    if (line !== expected) {
+      const hex = Array.from(data.subarray(0, cut), (b) => b.toString(16).padStart(2, "0"));
+      assert.fail(
+        `${seed}: ${name}, length ${length}, bytes ${hex.join("")}\n got ${line}\nwant ${expected}`,
+      );
+    }
+    assert.ok(cut === length, `${seed}: a frame cut short was written from its bytes`);
+  }
+  return { compared, refused };
 }
