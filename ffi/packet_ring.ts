@@ -65,9 +65,10 @@ const IOVEC_WORDS = IOVEC.size / 4;
 const MAX_WORD = 0xffff_ffff;
 /**
  * Most frames one walk of a block hands out. A walk over a whole batch (thousands of frames) runs
- * long enough that V8 compiles it twice at start: once to enter optimized code in the middle of the
- * loop (OSR, about 15 ms of compiling) and once more for the next call. Short walks are optimized
- * once, between calls.
+ * long enough that TurboFan compiles it twice at start: once to enter optimized code in the middle
+ * of the loop (OSR, about 15 ms of compiling) and once more for the next call. Short walks are
+ * compiled by TurboFan once, between calls (`--trace-opt`; only the cheaper Maglev still enters
+ * the first walk in its middle).
  */
 const WALK_STEP = 256;
 

@@ -7,10 +7,11 @@
  *
  * The frames written here are Ethernet frames, whole (captured as long as on the wire), carrying
  * ARP or RARP for IPv4 over Ethernet, or IPv4 without options or IPv6 without extension headers,
- * unfragmented, whose lengths agree, carrying TCP, UDP, or an ICMP or ICMPv6 echo. {@linkcode writeJsonFrame} writes nothing for any
- * other frame and leaves it to the decoders. For a frame it writes, the text is byte for byte the
- * `JSON.stringify` of the decoders' record: tests/json_frame_test.ts holds the two side by side
- * on every recorded fixture and on thousands of corrupted copies of them.
+ * unfragmented, whose lengths agree, carrying TCP, UDP, or an ICMP or ICMPv6 echo.
+ * {@linkcode writeJsonFrame} writes nothing for any other frame and leaves it to the decoders. For
+ * a frame it writes, the text is byte for byte the `JSON.stringify` of the decoders' record:
+ * tests/json_frame_test.ts holds the two side by side on every recorded fixture and on thousands
+ * of corrupted copies of them.
  *
  * @module
  */

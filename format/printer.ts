@@ -28,10 +28,10 @@ export interface PrintOptions {
 
 /**
  * Writes a decoded packet's text to `out`: one line, or more with a hex dump. `frame` returns
- * the captured bytes; it is called only for hex dumps, and only before the printer returns. A printer that can write many packets
- * faster than one at a time (JSON) also has `many`, which writes the same text; a
- * {@linkcode PrintGroup} uses it. A printer that can write some packets straight from their
- * bytes (JSON, and summaries without colour or hex dump) has `direct`.
+ * the captured bytes; it is called only for hex dumps, and only before the printer returns. A
+ * printer that can write many packets faster than one at a time (JSON) also has `many`, which
+ * writes the same text; a {@linkcode PrintGroup} uses it. A printer that can write some packets
+ * straight from their bytes (JSON, and summaries without colour or hex dump) has `direct`.
  */
 export type Printer = ((pkt: PacketRecord, frame: () => Uint8Array, out: LineOutput) => void) & {
   /** Writes the text of every packet of `pkts`, in order, as the printer itself would. */
