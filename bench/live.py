@@ -62,6 +62,7 @@ SETTLE_S = 0.3
 AFTER_SEND_S = 0.5
 SNOUT = ["deno", "run", "--allow-ffi", "--allow-read", "--allow-write", "--allow-env",
          os.path.join(ROOT, "cli.ts")]
+DENO_FLOOR = ["deno", "run", "--allow-ffi", os.path.join(ROOT, "bench", "deno_floor.ts")]
 
 
 def sniffers(buffer_kib: int) -> list[tuple[str, list[str], dict[str, str]]]:
@@ -72,6 +73,9 @@ def sniffers(buffer_kib: int) -> list[tuple[str, list[str], dict[str, str]]]:
         ("tcpdump -w /dev/null", ["tcpdump", "-i", "vethA", "-Z", "root", *b, "-w", "/dev/null"], {}),
         ("TZ=UTC tcpdump -n", ["tcpdump", "-i", "vethA", "-n", *b], utc),
         ("snout -w /dev/null", [*SNOUT, "-i", "vethA", *b, "-w", "/dev/null"], {}),
+        # Not snout: the least a Deno program does of -w's work (ring, walk, writev), to show
+        # what the runtime costs before snout's own code; its pcap goes to stdout, /dev/null.
+        ("deno floor (bench/deno_floor.ts)", [*DENO_FLOOR, "-i", "vethA", *b], {}),
         ("snout (summaries)", [*SNOUT, "-i", "vethA", *b], {}),
         ("snout --json", [*SNOUT, "-i", "vethA", *b, "--json"], {}),
         ("snout --json --workers 2", [*SNOUT, "-i", "vethA", *b, "--json", "--workers", "2"], {}),
@@ -257,7 +261,7 @@ def main() -> int:
             with open(config, "w") as file:
                 file.write(traffic_config(mac_b))
             # Deno compiles snout once before the timed runs.
-            run("deno", "cache", os.path.join(ROOT, "cli.ts"))
+            run("deno", "cache", os.path.join(ROOT, "cli.ts"), DENO_FLOOR[-1])
             for rate in rates:
                 runs: dict[str, list[dict]] = {name: [] for name, _, _ in chosen}
                 for _ in range(args.rounds):
