@@ -24,6 +24,7 @@ import {
   ETH_P_ALL,
   IOVEC,
   MAP_SHARED,
+  MAX_SNAP_LENGTH,
   PACKET_RX_RING,
   PACKET_STATISTICS,
   PACKET_VERSION,
@@ -41,6 +42,7 @@ import {
   TPACKET_STATS,
   TPACKET_V3,
 } from "../ffi/constants.ts";
+import { LINKTYPE_ETHERNET } from "../parsers/link_type.ts";
 import { pcapFileHeader } from "../parsers/pcap_write.ts";
 
 const c = Deno.dlopen(
@@ -78,11 +80,12 @@ const c = Deno.dlopen(
   } as const satisfies Deno.ForeignLibraryInterface,
 ).symbols;
 
+// The ring and the batches are snout's defaults (ffi/packet_ring.ts, ffi/pcap_records.ts), written
+// out here: importing them would load snout's capture modules, which this script leaves out.
 const BLOCK_BYTES = 1024 * 1024;
 const FRAME_BYTES = 2048;
 const BLOCK_TIMEOUT_MS = 50;
-const SNAP_LENGTH = 262144;
-const LINKTYPE_ETHERNET = 1;
+const DEFAULT_RING_KIB = 32768;
 const PCAP_RECORD_LENGTH = 16;
 const IOV_MAX = 1024;
 const IDLE_WAIT_MS = 100;
@@ -99,7 +102,7 @@ function flag(name: string): string | undefined {
 }
 
 const iface = flag("-i") ?? fail("give -i IFACE");
-const ringBytes = Number(flag("-B") ?? 32768) * 1024;
+const ringBytes = Number(flag("-B") ?? DEFAULT_RING_KIB) * 1024;
 const blockCount = Math.max(3, Math.floor(ringBytes / BLOCK_BYTES));
 
 const fd = c.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -142,7 +145,7 @@ event.setUint32(EPOLL_EVENT.events, (EPOLLIN | EPOLLET) >>> 0, true);
 event.setInt32(EPOLL_EVENT.data, fd, true);
 if (c.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, events) < 0) fail("Cannot watch the socket");
 
-const header = pcapFileHeader(LINKTYPE_ETHERNET, SNAP_LENGTH, true);
+const header = pcapFileHeader(LINKTYPE_ETHERNET, MAX_SNAP_LENGTH, true);
 c.write(STDOUT_FD, header, header.length);
 const iov = new Uint8Array(IOV_MAX * IOVEC.size);
 const iovWords = new Uint32Array(iov.buffer);
@@ -162,17 +165,17 @@ function drain(): number {
     let count = 0;
     for (let left = inBlock; left > 0; left--) {
       const at = cursor >>> 2;
-      const captured = words[at + TPACKET3_HDR.snaplen / 4]!;
+      const bytes = words[at + TPACKET3_HDR.snaplen / 4]!;
       const record = cursor + view.getUint16(cursor + TPACKET3_HDR.mac, true) - PCAP_RECORD_LENGTH;
       view.setUint32(record, words[at + TPACKET3_HDR.sec / 4]!, true);
       view.setUint32(record + 4, words[at + TPACKET3_HDR.nsec / 4]!, true);
-      view.setUint32(record + 8, captured, true);
+      view.setUint32(record + 8, bytes, true);
       view.setUint32(record + 12, words[at + TPACKET3_HDR.len / 4]!, true);
       const word = count * 4;
       const start = low + record;
       iovWords[word] = start;
       iovWords[word + 1] = start > 0xffff_ffff ? high + 1 : high;
-      iovWords[word + 2] = PCAP_RECORD_LENGTH + captured;
+      iovWords[word + 2] = PCAP_RECORD_LENGTH + bytes;
       iovWords[word + 3] = 0;
       if (++count === IOV_MAX) {
         c.writev(STDOUT_FD, iov, count);
