@@ -301,20 +301,19 @@ async function recordFilter(
 
 async function readOffline(options: CliOptions, path: string): Promise<number> {
   const [
-    { decodeOptions, makePrinter },
+    { decodeOptions, makePrinter, PrintGroup },
     { BatchBuilder },
     { PrintPool },
-    { decodeCursor },
     { feedParser },
   ] = await Promise.all([
     import("./format/printer.ts"),
     import("./io/print_batch.ts"),
     import("./io/print_pool.ts"),
-    import("./parsers/decode.ts"),
     import("./io/read_records.ts"),
   ]);
   const printing = printOptions(options);
-  const print = printing === undefined ? undefined : makePrinter(printing);
+  // On this thread, lines are written from the bytes where the printer can, as live.
+  const print = printing === undefined ? undefined : new PrintGroup(makePrinter(printing));
   const decoding = printing === undefined ? undefined : decodeOptions(printing);
   const workers = printWorkers(path, printing !== undefined);
   const pool = workers > 0 ? new PrintPool(workers, printing!) : undefined;
@@ -371,7 +370,7 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
             );
           }
           if (pool === undefined) {
-            print(decodeCursor(cursor, number, decoding), frame, out);
+            print.addCursor(cursor, number, decoding, frame, out);
           } else if (!batch.add(cursor, number)) {
             printed.push(pool.print(batch));
             batch.add(cursor, number);
@@ -379,10 +378,13 @@ async function readOffline(options: CliOptions, path: string): Promise<number> {
         }
         if (kept >= count) break reading;
       }
+      // What the group gathered points into this chunk's bytes: printed before the next.
+      print?.end(out);
       if (pool === undefined) continue;
       if (batch.count > 0) printed.push(pool.print(batch));
       while (printed.length > MAX_IN_FLIGHT) writePrinted(out, pool, await printed.shift()!);
     }
+    print?.end(out); // after -c's break
     if (pool !== undefined && batch.count > 0) printed.push(pool.print(batch));
     for (const text of printed) writePrinted(out, pool!, await text);
     // A file without records still has a link type the filter must compile for, as in tcpdump.
