@@ -40,10 +40,18 @@ export interface WorkerBatch {
   records?: Uint8Array;
 }
 
+/** Buffers of a batch the main thread has written, handed back to the worker that sent them. */
+export interface SpareBuffers {
+  text?: ArrayBuffer;
+  records?: ArrayBuffer;
+}
+
 /** A message to a capture worker. */
-export type CaptureWorkerRequest = { setup: CaptureWorkerSetup } | { start: true } | {
-  stop: true;
-};
+export type CaptureWorkerRequest =
+  | { setup: CaptureWorkerSetup }
+  | { start: true }
+  | { stop: true }
+  | { spare: SpareBuffers };
 /** A capture worker's messages. */
 export type CaptureWorkerResponse =
   | { opened: OpenedCapture }

@@ -14,6 +14,7 @@ import {
   type CaptureWorkerRequest,
   type CaptureWorkerResponse,
   type OpenedCapture,
+  type SpareBuffers,
   type WorkerBatch,
 } from "./capture_messages.ts";
 
@@ -32,6 +33,19 @@ export interface CapturePoolOptions {
   print?: PrintOptions;
   /** Send packets back as pcap records too. */
   write: boolean;
+}
+
+/** Hands the buffers of a written batch back to `worker`, so that they carry a later batch. */
+function handBack(worker: Worker, batch: WorkerBatch): void {
+  const spare: SpareBuffers = {};
+  const transfer: ArrayBuffer[] = [];
+  for (const kind of ["text", "records"] as const) {
+    const bytes = batch[kind];
+    if (bytes === undefined) continue;
+    spare[kind] = bytes.buffer as ArrayBuffer;
+    transfer.push(spare[kind]);
+  }
+  if (transfer.length > 0) worker.postMessage({ spare } satisfies CaptureWorkerRequest, transfer);
 }
 
 /**
@@ -120,12 +134,15 @@ export class CapturePool {
 
   /**
    * Starts capturing and calls `onBatch` with every batch in frame-number order, awaiting it
-   * before the next. Resolves with the counters of all sockets together once every worker has
-   * stopped: at the count, or after {@linkcode CapturePool.stop}.
+   * before the next. Once it has, the batch's buffers go back to the worker that filled them,
+   * for a later batch: copy what must outlive the call. Resolves with the counters of all
+   * sockets together once every worker has stopped: at the count, or after
+   * {@linkcode CapturePool.stop}.
    */
   run(onBatch: (batch: WorkerBatch) => Promise<void> | void): Promise<CaptureStats> {
     const total: CaptureStats = { captured: 0, received: 0, dropped: 0 };
-    const waiting = new Map<number, WorkerBatch>();
+    /** Batches that came early, by first frame number, with the worker that sent each. */
+    const waiting = new Map<number, { batch: WorkerBatch; worker: Worker }>();
     let next = 1;
     let running = this.#workers.length;
     let chain = Promise.resolve();
@@ -136,10 +153,12 @@ export class CapturePool {
         reject(error);
       };
       const deliver = async () => {
-        for (let batch = waiting.get(next); batch !== undefined; batch = waiting.get(next)) {
+        for (let early = waiting.get(next); early !== undefined; early = waiting.get(next)) {
           waiting.delete(next);
+          const { batch, worker } = early;
           next += batch.count;
           await onBatch(batch);
+          handBack(worker, batch);
         }
         if (next > this.#count) this.stop();
       };
@@ -152,7 +171,7 @@ export class CapturePool {
         worker.onmessage = (event: MessageEvent<CaptureWorkerResponse>) => {
           const message = event.data;
           if ("batch" in message) {
-            waiting.set(message.batch.first, message.batch);
+            waiting.set(message.batch.first, { batch: message.batch, worker });
             chain = chain.then(deliver).catch(fail);
           } else if ("done" in message) {
             total.received += message.done.received;

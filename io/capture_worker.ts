@@ -10,7 +10,7 @@
 import { capture, type LiveCapture } from "../ffi/capture.ts";
 import { decodeOptions, makePrinter, PrintGroup } from "../format/printer.ts";
 import { PCAP_RECORD_HEADER_LENGTH, writePcapRecordHeader } from "../parsers/pcap_write.ts";
-import { ByteCollector, OutputWriter } from "./output.ts";
+import { ByteCollector, LineBytes } from "./output.ts";
 import {
   CaptureCounters,
   type CaptureWorkerRequest,
@@ -28,6 +28,9 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 let live: LiveCapture | undefined;
 let setup: CaptureWorkerSetup | undefined;
+/** Buffers the main thread handed back: a batch goes into these before new memory is asked for. */
+const spareText: Uint8Array[] = [];
+const spareRecords: Uint8Array[] = [];
 
 function describe(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
@@ -38,8 +41,8 @@ async function run(live: LiveCapture, setup: CaptureWorkerSetup): Promise<void> 
   const counters = new CaptureCounters(setup.counters);
   const print = setup.print === undefined ? undefined : new PrintGroup(makePrinter(setup.print));
   const decoding = setup.print === undefined ? undefined : decodeOptions(setup.print);
-  const collector = new ByteCollector();
-  const out = new OutputWriter(collector, { bufferSize: 256 * 1024 });
+  // Text and records go straight into the buffers that are sent back.
+  const out = new LineBytes();
   const records = new ByteCollector();
   const header = new Uint8Array(PCAP_RECORD_HEADER_LENGTH);
   const headerView = new DataView(header.buffer);
@@ -72,25 +75,40 @@ async function run(live: LiveCapture, setup: CaptureWorkerSetup): Promise<void> 
       }
     }
     print?.end(out);
-    out.flush();
     const message: WorkerBatch = { first, count: taken };
     const transfer: ArrayBuffer[] = [];
     if (print !== undefined) {
-      message.text = collector.take();
+      message.text = out.giveAway();
       transfer.push(message.text.buffer as ArrayBuffer);
     }
     if (setup.write) {
-      message.records = records.take();
+      message.records = records.giveAway();
       transfer.push(message.records.buffer as ArrayBuffer);
     }
     scope.postMessage({ batch: message }, transfer);
     if (taken < batch.count) live.close();
+    // Buffers come back as messages, which a busy capture loop takes in only now and then: with
+    // none at hand, let them in before asking for new memory.
+    if (
+      (print !== undefined && spareText.length === 0) ||
+      (setup.write && spareRecords.length === 0)
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    if (print !== undefined) out.reuse(spareText.pop());
+    if (setup.write) records.reuse(spareRecords.pop());
   }
 }
 
 scope.onmessage = async (event) => {
   const request = event.data;
   try {
+    if ("spare" in request) {
+      const { text, records } = request.spare;
+      if (text !== undefined) spareText.push(new Uint8Array(text));
+      if (records !== undefined) spareRecords.push(new Uint8Array(records));
+      return;
+    }
     if ("stop" in request) {
       live?.close(); // an idle worker: a busy one sees the counters' stop flag
       return;

@@ -293,17 +293,22 @@ export class OutputWriter implements LineOutput {
 }
 
 /**
- * A {@linkcode SyncWriter} that keeps what is written in one growing buffer: how a worker
- * collects a batch's encoded text before it sends it back.
+ * A {@linkcode SyncWriter} that keeps what is written in one growing buffer, which can be given
+ * away to another thread with no copy: how a capture worker collects a batch's pcap records
+ * before it sends them back.
  *
- * @example Collect two writes
+ * @example Collect two writes, give them away, collect again in the buffer handed back
  * ```ts
  * import { ByteCollector } from "./output.ts";
  * import assert from "node:assert/strict";
  * const collector = new ByteCollector();
  * collector.writeSync(new Uint8Array([1, 2]));
  * collector.writeSync(new Uint8Array([3]));
- * assert.deepEqual([...collector.take()], [1, 2, 3]);
+ * const given = collector.giveAway();
+ * assert.deepEqual([...given], [1, 2, 3]);
+ * collector.reuse(given);
+ * collector.writeSync(new Uint8Array([4]));
+ * assert.deepEqual([...collector.giveAway()], [4]);
  * ```
  */
 export class ByteCollector implements SyncWriter {
@@ -324,11 +329,25 @@ export class ByteCollector implements SyncWriter {
     return chunk.length;
   }
 
-  /** A copy of what was collected; the collector starts empty again. */
-  take(): Uint8Array {
-    const bytes = this.bytes.slice(0, this.used);
+  /**
+   * What was collected, as a view of the buffer itself, with no copy: for a transfer. Call
+   * {@linkcode ByteCollector.reuse} before collecting again.
+   */
+  giveAway(): Uint8Array {
+    const bytes = this.bytes.subarray(0, this.used);
+    this.bytes = new Uint8Array(0);
     this.used = 0;
     return bytes;
+  }
+
+  /**
+   * Starts empty, collecting into `buffer` (one given away before, now free again) or, without
+   * one, into a new buffer when the current one has been given away.
+   */
+  reuse(buffer?: Uint8Array): void {
+    if (buffer !== undefined) this.bytes = new Uint8Array(buffer.buffer);
+    else if (this.bytes.byteLength === 0) this.bytes = new Uint8Array(INITIAL_COLLECTOR_BYTES);
+    this.used = 0;
   }
 }
 
