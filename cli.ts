@@ -6,8 +6,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import type { ParseArgsOptionsConfig } from "node:util";
 import denoConfig from "./deno.json" with { type: "json" };
 // Imported here: what every command needs, and the pcap writers, so that no module is loaded after
 // a live capture has dropped privileges. Each command loads the rest of its modules when it runs
@@ -15,6 +13,7 @@ import denoConfig from "./deno.json" with { type: "json" };
 // start-up is most of a short run's time.
 import { MAX_SNAP_LENGTH } from "./ffi/constants.ts";
 import { PcapFdWriter } from "./ffi/pcap_records.ts";
+import { FlagError, type FlagSpec, parseFlags } from "./io/flags.ts";
 import { OutputClosedError, OutputWriter } from "./io/output.ts";
 import { PcapWriter } from "./io/pcap_writer.ts";
 import { isSupportedLinkType, LINKTYPE_ETHERNET, linkTypeName } from "./parsers/link_type.ts";
@@ -130,35 +129,30 @@ const MAX_BUFFER_KIB = 1024 * 1024;
 function parseOptions(args: string[]): CliOptions {
   let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        read: { type: "string", short: "r" },
-        write: { type: "string", short: "w" },
-        count: { type: "string", short: "c" },
-        json: { type: "boolean" },
-        verbose: { type: "boolean", short: "v", multiple: true },
-        hex: { type: "boolean", short: "x", multiple: true },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean" },
-        interface: { type: "string", short: "i" },
-        "list-interfaces": { type: "boolean", short: "D" },
-        l3: { type: "string" },
-        "no-promiscuous": { type: "boolean", short: "p" },
-        "snapshot-length": { type: "string", short: "s" },
-        "buffer-size": { type: "string", short: "B" },
-        user: { type: "string", short: "Z" },
-        workers: { type: "string" },
-        "no-ring": { type: "boolean" },
-        "filter-file": { type: "string", short: "F" },
-        dump: { type: "boolean", short: "d", multiple: true },
-      },
-    });
+    parsed = parseFlags(args, {
+      read: { type: "string", short: "r" },
+      write: { type: "string", short: "w" },
+      count: { type: "string", short: "c" },
+      json: { type: "boolean" },
+      verbose: { type: "boolean", short: "v", multiple: true },
+      hex: { type: "boolean", short: "x", multiple: true },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean" },
+      interface: { type: "string", short: "i" },
+      "list-interfaces": { type: "boolean", short: "D" },
+      l3: { type: "string" },
+      "no-promiscuous": { type: "boolean", short: "p" },
+      "snapshot-length": { type: "string", short: "s" },
+      "buffer-size": { type: "string", short: "B" },
+      user: { type: "string", short: "Z" },
+      workers: { type: "string" },
+      "no-ring": { type: "boolean" },
+      "filter-file": { type: "string", short: "F" },
+      dump: { type: "boolean", short: "d", multiple: true },
+    }, true);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`${message.split("\n")[0]!.replace(/\.$/, "")} (see --help)`);
+    if (error instanceof FlagError) throw new UsageError(`${error.message} (see --help)`);
+    throw error;
   }
   const { values, positionals } = parsed;
   const options: CliOptions = {
@@ -724,20 +718,20 @@ function parseRate(text: string): number {
   return value;
 }
 
-/** parseArgs for a subcommand; its errors become one-line usage errors naming its help. */
-function parseSubcommand<T extends ParseArgsOptionsConfig>(
+/** parseFlags for a subcommand; its errors become usage errors naming its help. */
+function parseSubcommand<const T extends Readonly<Record<string, FlagSpec>>>(
   name: string,
   args: string[],
   options: T,
   allowPositionals: boolean,
 ) {
   try {
-    return parseArgs({ args, strict: true, allowPositionals, options });
+    return parseFlags(args, options, allowPositionals);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(
-      `${message.split("\n")[0]!.replace(/\.$/, "")} (see cli.ts ${name} --help)`,
-    );
+    if (error instanceof FlagError) {
+      throw new UsageError(`${error.message} (see cli.ts ${name} --help)`);
+    }
+    throw error;
   }
 }
 

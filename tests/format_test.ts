@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { styleText } from "node:util";
 import type {
   ArpLayer,
   CapturedPacket,
@@ -27,7 +28,7 @@ import type {
 import { formatHex } from "../format/hex.ts";
 import { formatJson } from "../format/json.ts";
 import { formatSummary } from "../format/summary.ts";
-import { safeText } from "../format/text.ts";
+import { paint, safeText } from "../format/text.ts";
 import { formatVerbose } from "../format/verbose.ts";
 import { LineBytes, OutputClosedError, OutputWriter, type SyncWriter } from "../io/output.ts";
 import { readRecords } from "../io/read_records.ts";
@@ -691,6 +692,22 @@ Deno.test("formatSummary() adds colour only when asked, around the same text", (
   const arpPlain = formatSummary(packet(60, [ethernet(ETHERTYPE_ARP), arp(1)]));
   const arpColored = formatSummary(packet(60, [ethernet(ETHERTYPE_ARP), arp(1)]), { color: true });
   assert.equal(stripEscapes(arpColored), arpPlain);
+});
+
+Deno.test("paint() writes the codes node:util's styleText writes for each style", () => {
+  const styles = [
+    ["protocol", "green"],
+    ["address", "cyan"],
+    ["flags", "yellow"],
+    ["layer", "bold"],
+    ["problem", "red"],
+  ] as const;
+  for (const [style, format] of styles) {
+    assert.equal(
+      paint(style, "10.0.0.1"),
+      styleText(format, "10.0.0.1", { validateStream: false }),
+    );
+  }
 });
 
 /**
