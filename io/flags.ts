@@ -3,11 +3,11 @@
  * the part of its options that `cli.ts` uses: boolean and string flags, short names, `multiple`.
  *
  * Why not `parseArgs` itself: importing any `node:` module makes Deno set up its Node
- * compatibility layer, 10-17 ms of CPU on this project's machine, a third of what snout's own
- * start costs, paid on every run (and by every capture and print worker through the
- * formatters). Start-up is most of a short run's time, and a tenth of a 2,000,000-packet
- * capture's (see bench/live.py). `tests/flags_test.ts` checks this parser against `parseArgs`
- * on generated command lines.
+ * compatibility layer, 10-17 ms of CPU on this project's machine, paid on every run (and by
+ * every capture and print worker, through the formatters); with it, `-w` took 75 ms to start
+ * and stop on a small ring, and takes 55 ms without. Start-up is most of a short run's time,
+ * and about a fifth of a 2,000,000-packet `-w` capture's (README.md, "Live capture").
+ * `tests/flags_test.ts` checks this parser against `parseArgs` on generated command lines.
  *
  * What it accepts, as `parseArgs` does:
  * - `--name`, `--name=value` and `--name value`; `-n`, `-nvalue` and `-n value`; groups of
@@ -97,8 +97,9 @@ export function parseFlags<const T extends Readonly<Record<string, FlagSpec>>>(
     }
     positionals.push(word);
   };
+  const specOf = (name: string) => Object.hasOwn(specs, name) ? specs[name] : undefined;
   const set = (name: string, raw: string, value: string | undefined, inline: boolean) => {
-    const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
+    const spec = specOf(name);
     if (spec === undefined) throw new FlagError(`Unknown option ${raw}`);
     const names = spec.short === undefined ? `--${name}` : `-${spec.short}, --${name}`;
     let kept: string | true;
@@ -123,7 +124,6 @@ export function parseFlags<const T extends Readonly<Record<string, FlagSpec>>>(
       values[name] = kept;
     }
   };
-  const typeOf = (name: string) => Object.hasOwn(specs, name) ? specs[name]!.type : undefined;
 
   for (let i = 0; i < args.length; i++) {
     const word = args[i]!;
@@ -139,7 +139,7 @@ export function parseFlags<const T extends Readonly<Record<string, FlagSpec>>>(
       for (let at = 1; at < word.length; at++) {
         const letter = word[at]!;
         const name = byShort.get(letter) ?? letter;
-        if (typeOf(name) !== "string") {
+        if (specOf(name)?.type !== "string") {
           set(name, `-${letter}`, undefined, false);
         } else if (at + 1 < word.length) {
           set(name, `-${letter}`, word.slice(at + 1), true);
@@ -156,7 +156,7 @@ export function parseFlags<const T extends Readonly<Record<string, FlagSpec>>>(
         set(word.slice(2, equals), word.slice(0, equals), word.slice(equals + 1), true);
       } else {
         const name = word.slice(2);
-        if (typeOf(name) === "string") {
+        if (specOf(name)?.type === "string") {
           i++;
           set(name, word, args[i], false);
         } else {
